@@ -1,0 +1,179 @@
+"""Typed, timestamped events: one per step of a turn.
+
+`t` is seconds on the pipeline's clock since the run started; `audio_s` is the position in the
+input stream (seconds of audio consumed) when the event was emitted, or None for text turns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    t: float
+    audio_s: float | None = None
+    turn: int = 0
+
+    @property
+    def kind(self) -> str:
+        return _snake(type(self).__name__)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"event": self.kind}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = round(value, 4) if isinstance(value, float) else value
+        return data
+
+    def describe(self) -> str:
+        """One human-readable line for the timeline."""
+        return ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ready(Event):
+    source: str
+    startup_s: float
+
+    def describe(self) -> str:
+        return f"listening on {self.source} (ready in {self.startup_s:.2f} s)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WakeDetected(Event):
+    name: str
+    score: float
+
+    def describe(self) -> str:
+        return f"wake word {self.name!r} (score {self.score:.2f})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnStarted(Event):
+    trigger: str  # "wake", "follow_up", "text", "tap"
+
+    def describe(self) -> str:
+        return f"turn opened by {self.trigger}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechStarted(Event):
+    def describe(self) -> str:
+        return "speech started"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechEnded(Event):
+    reason: str  # "silence" or "max_length"
+    speech_s: float
+
+    def describe(self) -> str:
+        return f"end of speech ({self.reason}, {self.speech_s:.2f} s of audio)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoSpeech(Event):
+    def describe(self) -> str:
+        return "no speech heard"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transcript(Event):
+    text: str
+    engine: str
+    speculative: bool = False
+
+    def describe(self) -> str:
+        return f"heard: {self.text!r} ({self.engine})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntentRecognized(Event):
+    name: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    confidence: float = 1.0
+
+    def describe(self) -> str:
+        slots = f" {self.slots}" if self.slots else ""
+        return f"intent {self.name}{slots}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply(Event):
+    text: str
+
+    def describe(self) -> str:
+        return f"reply: {self.text!r}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioOutStarted(Event):
+    sample_rate: int
+
+    def describe(self) -> str:
+        return "first reply audio sample"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioOutFinished(Event):
+    seconds: float
+    interrupted: bool = False
+
+    def describe(self) -> str:
+        how = "interrupted" if self.interrupted else "finished"
+        return f"reply audio {how} ({self.seconds:.2f} s)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BargeIn(Event):
+    by: str  # "wake" or "stop" or "tap"
+
+    def describe(self) -> str:
+        return f"barge-in by {self.by}: playback stopped"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowUpOpened(Event):
+    seconds: float
+
+    def describe(self) -> str:
+        return f"follow-up window open for {self.seconds:.1f} s (no wake word needed)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowUpClosed(Event):
+    def describe(self) -> str:
+        return "follow-up window closed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnEnded(Event):
+    def describe(self) -> str:
+        return "turn ended"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Error(Event):
+    code: str
+    message: str
+
+    def describe(self) -> str:
+        return f"error [{self.code}]: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stopped(Event):
+    reason: str
+
+    def describe(self) -> str:
+        return f"stopped ({self.reason})"
+
+
+def _snake(name: str) -> str:
+    out = [name[0].lower()]
+    for ch in name[1:]:
+        out.append(f"_{ch.lower()}" if ch.isupper() else ch)
+    return "".join(out)
