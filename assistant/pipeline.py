@@ -1,0 +1,537 @@
+"""The turn pipeline: wake -> pre-roll -> VAD endpointing -> ASR -> intent -> handler -> TTS -> sink.
+
+Time inside the pipeline is audio time: silences, timeouts and the follow-up window are measured
+in seconds of input consumed, so a test feeding fake audio never sleeps, and a WAV file fed fast
+behaves exactly like the same audio from a microphone. The injected `Clock` only stamps events.
+
+A file fed as fast as possible (`realtime=False`) is processed deterministically: each turn is
+finished before more audio is read, as if the assistant answered instantly. Real-time sources keep
+flowing while a turn runs, which is what makes barge-in possible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant import events as ev
+from assistant.audio import AudioChunk, AudioSink, AudioSource
+from assistant.config import DialogSettings, VadSettings
+from models.protocols import (
+    SAMPLE_RATE,
+    Pcm,
+    Recognizer,
+    Synthesizer,
+    VoiceActivityDetector,
+    WakeWordDetector,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+STOP_WORDS = frozenset({"stop", "cancel", "quiet", "enough", "shut up", "never mind", "nevermind"})
+_WORD_RE = re.compile(r"[a-z']+")
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class IntentLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def slots(self) -> Any: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+
+class TurnIO(Protocol):
+    """What a handler may do during a turn (the pipeline implements it)."""
+
+    async def say(self, text: str) -> None: ...
+
+    async def display(self, text: str) -> None: ...
+
+    async def ask(self, question: str) -> str | None: ...
+
+
+class TurnHandler(Protocol):
+    async def handle_text(self, text: str) -> IntentLike: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    wake: WakeWordDetector
+    vad: VoiceActivityDetector
+    asr: Recognizer
+    tts: Synthesizer
+
+
+class _Mode(Enum):
+    WAKE = auto()  # waiting for the wake word (or speech inside a follow-up window)
+    CAPTURE = auto()  # recording an utterance until the endpoint
+    BUSY = auto()  # a turn is being answered; wake word and "stop" can barge in
+
+
+@dataclass(slots=True)
+class _Capture:
+    """One utterance being recorded."""
+
+    opened_at: float  # audio time the capture opened
+    audio: list[Pcm]
+    purpose: str  # "turn" or "answer" (to an ask())
+    speech_start: float | None = None
+    last_speech: float | None = None
+    speculation: asyncio.Task[str] | None = None
+    speculation_samples: int = 0
+
+    @property
+    def samples(self) -> int:
+        return sum(len(a) for a in self.audio)
+
+    def pcm(self) -> Pcm:
+        return np.concatenate(self.audio) if self.audio else np.zeros(0, dtype=np.int16)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        engines: Engines,
+        sink: AudioSink,
+        *,
+        vad: VadSettings,
+        dialog: DialogSettings,
+        emit: Callable[[ev.Event], None],
+        clock: Clock | None = None,
+    ) -> None:
+        self._engines = engines
+        self._sink = sink
+        self._vad = vad
+        self._dialog = dialog
+        self._emit_cb = emit
+        self._clock = clock or SystemClock()
+        self._t0 = self._clock.monotonic()
+        self.handler: TurnHandler | None = None
+        # Single-worker executors: inference never runs on the loop, and each engine sees one
+        # caller at a time.
+        self._listen_pool = ThreadPoolExecutor(1, thread_name_prefix="listen")
+        self._asr_pool = ThreadPoolExecutor(1, thread_name_prefix="asr")
+        self._tts_pool = ThreadPoolExecutor(1, thread_name_prefix="tts")
+        self._mode = _Mode.WAKE
+        self._pos = 0.0  # audio time: seconds of input consumed
+        self._turn = 0
+        self._turns_done = 0
+        self._pre_roll: collections.deque[Pcm] = collections.deque()
+        self._vad_rest = np.zeros(0, dtype=np.int16)
+        self._capture: _Capture | None = None
+        self._answer: asyncio.Future[Pcm | None] | None = None
+        self._turn_task: asyncio.Task[None] | None = None
+        self._follow_up_until: float | None = None
+        self._stop_listen: _Capture | None = None  # "stop" detection while speaking
+        self._stop_checks: set[asyncio.Task[None]] = set()
+        self._realtime = True
+        self._text_mode = False
+        self._needs_audio = asyncio.Event()  # a turn waits for an answer (non-real-time input)
+
+    # ---- public ---------------------------------------------------------------------------
+
+    @property
+    def turns(self) -> int:
+        """Turns answered so far."""
+        return self._turns_done
+
+    def now(self) -> float:
+        return self._clock.monotonic() - self._t0
+
+    def emit(self, event_type: type[ev.Event], **fields: Any) -> None:
+        audio_s = None if self._text_mode else self._pos
+        self._emit_cb(event_type(t=self.now(), audio_s=audio_s, turn=self._turn, **fields))
+
+    async def run(self, source: AudioSource, *, realtime: bool, startup_s: float = 0.0) -> None:
+        """Listen to `source` until it ends, answering every turn in it."""
+        self._realtime = realtime
+        self.emit(ev.Ready, source=source.name, startup_s=startup_s)
+        try:
+            async for chunk in source.chunks():
+                await self._feed(chunk)
+                if not realtime and self._turn_task is not None:
+                    await self._wait_turn_or_ask()
+            await self._finish_input()
+        finally:
+            await source.close()
+        self.emit(ev.Stopped, reason="end of input")
+
+    async def run_text(self, text: str) -> None:
+        """One turn from typed text: no audio in, straight to the intent."""
+        self._text_mode = True
+        self._turn += 1
+        self.emit(ev.TurnStarted, trigger="text")
+        self.emit(ev.Transcript, text=text, engine="text")
+        await self._answer_turn(text)
+        self.emit(ev.Stopped, reason="done")
+
+    async def aclose(self) -> None:
+        for task in list(self._stop_checks):
+            task.cancel()
+        if self._turn_task is not None:
+            self._turn_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._turn_task
+        await self._sink.close()
+        for pool in (self._listen_pool, self._asr_pool, self._tts_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # ---- TurnIO: what handlers call -----------------------------------------------------
+
+    async def say(self, text: str) -> None:
+        """Speak `text`, sentence by sentence, as soon as each sentence is synthesized."""
+        self.emit(ev.Reply, text=text)
+        loop = asyncio.get_running_loop()
+        tts = self._engines.tts
+        sentences: Iterator[Pcm] = iter(await loop.run_in_executor(self._tts_pool, tts.synthesize,
+                                                                     text))
+        seconds = 0.0
+        started = False
+        interrupted = True
+        try:
+            while True:
+                pcm = await loop.run_in_executor(self._tts_pool, next, sentences, None)
+                if pcm is None:
+                    break
+                if not started:
+                    started = True
+                    self.emit(ev.AudioOutStarted, sample_rate=tts.sample_rate)
+                await self._sink.play(pcm, tts.sample_rate)
+                seconds += len(pcm) / tts.sample_rate
+            await self._sink.drain()
+            interrupted = False
+        finally:
+            if started:
+                self.emit(ev.AudioOutFinished, seconds=seconds, interrupted=interrupted)
+
+    async def display(self, text: str) -> None:
+        _LOGGER.debug("display: %s", text)
+
+    async def ask(self, question: str) -> str | None:
+        """Say `question`, then take the next utterance as its answer (None if none came)."""
+        await self.say(question)
+        if self._text_mode:
+            return None
+        loop = asyncio.get_running_loop()
+        self._answer = loop.create_future()
+        self._open_capture("answer", pre_roll=True)
+        self._needs_audio.set()
+        try:
+            pcm = await self._answer
+        finally:
+            self._answer = None
+            self._needs_audio.clear()
+        if pcm is None:
+            return None
+        text = await self._transcribe(pcm)
+        self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
+        return text or None
+
+    # ---- the audio state machine --------------------------------------------------------
+
+    async def _feed(self, chunk: AudioChunk) -> None:
+        pcm = chunk.pcm
+        self._pos = chunk.end_s
+        self._remember(pcm)
+        loop = asyncio.get_running_loop()
+        need_wake = self._mode is _Mode.WAKE or (
+            self._mode is _Mode.BUSY and self._dialog.barge_in
+        )
+        need_vad = self._mode is _Mode.CAPTURE or (
+            self._mode is _Mode.WAKE and self._follow_up_until is not None
+        ) or (self._mode is _Mode.BUSY and self._dialog.barge_in)
+        detection, speech = await loop.run_in_executor(
+            self._listen_pool, self._detect, pcm, need_wake, need_vad
+        )
+        if self._mode is _Mode.WAKE:
+            await self._on_wake_mode(pcm, detection, speech)
+        elif self._mode is _Mode.CAPTURE:
+            self._on_capture(pcm, speech)
+        else:
+            await self._on_busy(pcm, detection, speech)
+
+    def _detect(self, pcm: Pcm, need_wake: bool, need_vad: bool) -> tuple[Any, list[bool]]:
+        """Runs on the listen worker: wake word and VAD for one chunk."""
+        detection = self._engines.wake.process(pcm) if need_wake else None
+        speech: list[bool] = []
+        if need_vad:
+            vad = self._engines.vad
+            frame = vad.frame_samples
+            buf = np.concatenate([self._vad_rest, pcm]) if len(self._vad_rest) else pcm
+            whole = len(buf) - len(buf) % frame
+            for i in range(0, whole, frame):
+                speech.append(vad.probability(buf[i : i + frame]) >= self._vad.threshold)
+            self._vad_rest = buf[whole:]
+        else:
+            self._vad_rest = np.zeros(0, dtype=np.int16)
+        return detection, speech
+
+    async def _on_wake_mode(self, pcm: Pcm, detection: Any, speech: list[bool]) -> None:
+        if detection is not None:
+            self._close_follow_up(emit=True)
+            self._turn += 1
+            self.emit(ev.WakeDetected, name=detection.name, score=detection.score)
+            self.emit(ev.TurnStarted, trigger="wake")
+            self._open_capture("turn", pre_roll=False)
+            return
+        if self._follow_up_until is None:
+            return
+        if any(speech):
+            self._close_follow_up(emit=False)
+            self._turn += 1
+            self.emit(ev.TurnStarted, trigger="follow_up")
+            self._open_capture("turn", pre_roll=True)
+            self._on_capture(np.zeros(0, dtype=np.int16), speech)
+        elif self._pos >= self._follow_up_until:
+            self._close_follow_up(emit=True)
+
+    def _open_capture(self, purpose: str, *, pre_roll: bool) -> None:
+        """Start recording an utterance.
+
+        Turns opened by speech (follow-up, answers) keep the pre-roll, since the VAD notices
+        speech a little after it starts. After a wake word the pre-roll would only hold the
+        phrase itself, so recording starts fresh.
+        """
+        audio = list(self._pre_roll) if pre_roll else []
+        self._capture = _Capture(opened_at=self._pos, audio=audio, purpose=purpose)
+        self._vad_rest = np.zeros(0, dtype=np.int16)
+        self._engines_vad_reset()
+        self._mode = _Mode.CAPTURE
+
+    def _engines_vad_reset(self) -> None:
+        self._listen_pool.submit(self._engines.vad.reset)
+
+    def _on_capture(self, pcm: Pcm, speech: list[bool]) -> None:
+        cap = self._capture
+        if cap is None:
+            return
+        if len(pcm):
+            cap.audio.append(pcm)
+        frame_s = self._engines.vad.frame_samples / SAMPLE_RATE
+        # Frame times are approximate: the last frame ends at the current position.
+        for i, is_speech in enumerate(speech):
+            t = self._pos - (len(speech) - 1 - i) * frame_s
+            if is_speech:
+                if cap.speech_start is None:
+                    cap.speech_start = t - frame_s
+                    self.emit(ev.SpeechStarted)
+                cap.last_speech = t
+                if cap.speculation is not None:  # speech resumed: the guess is stale
+                    cap.speculation.cancel()
+                    cap.speculation = None
+        if cap.speech_start is None:
+            if self._pos - cap.opened_at >= self._vad.no_speech_s:
+                self._end_capture(None)
+            return
+        assert cap.last_speech is not None
+        silence = self._pos - cap.last_speech
+        spoken = self._pos - cap.speech_start
+        if silence >= self._vad.silence_s:
+            self._end_capture("silence")
+        elif spoken >= self._vad.max_utterance_s:
+            self._end_capture("max_length")
+        elif (
+            self._vad.speculate_s > 0
+            and silence >= self._vad.speculate_s
+            and cap.speculation is None
+            and cap.purpose == "turn"
+        ):
+            cap.speculation_samples = cap.samples
+            cap.speculation = asyncio.ensure_future(self._transcribe(cap.pcm()))
+
+    def _end_capture(self, reason: str | None) -> None:
+        cap = self._capture
+        self._capture = None
+        self._mode = _Mode.BUSY
+        if cap is None:
+            return
+        if reason is None:
+            self.emit(ev.NoSpeech)
+        else:
+            assert cap.speech_start is not None
+            self.emit(ev.SpeechEnded, reason=reason, speech_s=self._pos - cap.speech_start)
+        if cap.purpose == "answer":
+            if self._answer is not None and not self._answer.done():
+                self._answer.set_result(cap.pcm() if reason else None)
+            return
+        if reason is None:
+            self._mode = _Mode.WAKE
+            self.emit(ev.TurnEnded)
+            return
+        self._turn_task = asyncio.create_task(self._run_turn(cap), name=f"turn-{self._turn}")
+
+    async def _on_busy(self, pcm: Pcm, detection: Any, speech: list[bool]) -> None:
+        if not self._dialog.barge_in:
+            return
+        if detection is not None:
+            await self._barge_in("wake")
+            self._turn += 1
+            self.emit(ev.WakeDetected, name=detection.name, score=detection.score)
+            self.emit(ev.TurnStarted, trigger="wake")
+            self._open_capture("turn", pre_roll=False)
+            return
+        # Listen for a short "stop" while the assistant is busy.
+        if any(speech) and self._stop_listen is None:
+            self._stop_listen = _Capture(opened_at=self._pos, audio=list(self._pre_roll),
+                                         purpose="stop", speech_start=self._pos)
+        listen = self._stop_listen
+        if listen is None:
+            return
+        listen.audio.append(pcm)
+        if any(speech):
+            listen.last_speech = self._pos
+        quiet = self._pos - (listen.last_speech or listen.opened_at)
+        if quiet >= self._vad.silence_s or self._pos - listen.opened_at > 2.0:
+            self._stop_listen = None
+            if self._pos - listen.opened_at <= 2.0:
+                task = asyncio.create_task(self._check_stop(listen.pcm()), name="stop-check")
+                self._stop_checks.add(task)
+                task.add_done_callback(self._stop_checks.discard)
+
+    async def _check_stop(self, pcm: Pcm) -> None:
+        text = await self._transcribe(pcm)
+        if is_stop_phrase(text) and self._mode is _Mode.BUSY:
+            self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
+            await self._barge_in("stop")
+            self._mode = _Mode.WAKE
+
+    async def _barge_in(self, by: str) -> None:
+        self.emit(ev.BargeIn, by=by)
+        await self._sink.stop()
+        task = self._turn_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._turn_task = None
+
+    # ---- answering ----------------------------------------------------------------------
+
+    async def _run_turn(self, cap: _Capture) -> None:
+        try:
+            text: str | None = None
+            if cap.speculation is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    text = await cap.speculation
+                    self.emit(ev.Transcript, text=text, engine=self._engines.asr.name,
+                              speculative=True)
+            if text is None:
+                text = await self._transcribe(cap.pcm())
+                self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
+            if not text.strip():
+                self.emit(ev.NoSpeech)
+            else:
+                await self._answer_turn(text)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a failing skill or engine ends the turn, not the assistant
+            _LOGGER.exception("turn %d failed", self._turn)
+            self.emit(ev.Error, code=getattr(err, "code", "turn_failed"), message=str(err))
+        finally:
+            if self._mode is _Mode.BUSY:
+                self._mode = _Mode.WAKE
+            self.emit(ev.TurnEnded)
+        self._open_follow_up()
+
+    async def _answer_turn(self, text: str) -> None:
+        if self.handler is None:
+            raise RuntimeError("pipeline has no handler")
+        intent = await self.handler.handle_text(text)
+        self.emit(ev.IntentRecognized, name=intent.name, slots=dict(intent.slots or {}),
+                  confidence=float(intent.confidence))
+        self._turns_done += 1
+
+    async def _transcribe(self, pcm: Pcm) -> str:
+        loop = asyncio.get_running_loop()
+        return (await loop.run_in_executor(self._asr_pool, self._engines.asr.transcribe, pcm)).strip()
+
+    def _open_follow_up(self) -> None:
+        seconds = self._dialog.follow_up_s
+        if seconds <= 0 or self._mode is not _Mode.WAKE:
+            return
+        self._follow_up_until = self._pos + seconds
+        self._vad_rest = np.zeros(0, dtype=np.int16)
+        self._engines_vad_reset()
+        self.emit(ev.FollowUpOpened, seconds=seconds)
+
+    def _close_follow_up(self, *, emit: bool) -> None:
+        if self._follow_up_until is None:
+            return
+        self._follow_up_until = None
+        if emit:
+            self.emit(ev.FollowUpClosed)
+
+    async def _wait_turn_or_ask(self) -> None:
+        """Fast input: let the turn finish before reading on, unless it waits for an answer."""
+        task = self._turn_task
+        if task is None or task.done():
+            await self._wait_turn()
+            return
+        asking = asyncio.ensure_future(self._needs_audio.wait())
+        try:
+            await asyncio.wait({task, asking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            asking.cancel()
+        if task.done():
+            await self._wait_turn()
+
+    async def _wait_turn(self) -> None:
+        task = self._turn_task
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self._turn_task = None
+
+    async def _finish_input(self) -> None:
+        """The input ended: close an open utterance as if silence followed, finish the turn."""
+        cap = self._capture
+        if cap is not None:
+            if cap.speech_start is not None:
+                self._end_capture("silence")
+            else:
+                self._end_capture(None)
+        await self._wait_turn()
+        for task in list(self._stop_checks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._close_follow_up(emit=True)
+        await self._sink.drain()
+
+    def _remember(self, pcm: Pcm) -> None:
+        self._pre_roll.append(pcm)
+        keep = int(self._vad.pre_roll_s * SAMPLE_RATE)
+        total = sum(len(p) for p in self._pre_roll)
+        while self._pre_roll and total - len(self._pre_roll[0]) >= keep:
+            total -= len(self._pre_roll.popleft())
+        if keep == 0:
+            self._pre_roll.clear()
+
+
+def is_stop_phrase(text: str) -> bool:
+    words = " ".join(_WORD_RE.findall(text.lower()))
+    if not words or len(words.split()) > 4:
+        return False
+    return any(w in words for w in STOP_WORDS)

@@ -1,0 +1,230 @@
+"""The turn pipeline with fakes: event order, endpointing, barge-in, follow-up, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from assistant import events as ev
+from assistant.basic_handler import BasicHandler
+from assistant.config import DialogSettings, VadSettings
+from assistant.pipeline import Engines, Pipeline, is_stop_phrase
+from models.protocols import Pcm
+from tests.unit.fakes import (
+    SILENCE,
+    SPEECH,
+    WAKE,
+    FakeAsr,
+    FakeClock,
+    FakeTts,
+    FakeVad,
+    FakeWake,
+    ListSource,
+    RecordingSink,
+    chunks_of,
+)
+
+NOON = dt.datetime(2026, 11, 26, 12, 5, tzinfo=dt.UTC)
+
+
+def build(
+    script: dict[int, str],
+    sink: RecordingSink | None = None,
+    *,
+    follow_up_s: float = 0.0,
+    speculate_s: float = 0.0,
+) -> tuple[Pipeline, list[ev.Event], FakeAsr]:
+    events: list[ev.Event] = []
+    asr = FakeAsr(script)
+    pipeline = Pipeline(
+        Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts()),
+        sink or RecordingSink(),
+        vad=VadSettings(silence_s=0.4, no_speech_s=2.0, max_utterance_s=5.0,
+                        speculate_s=speculate_s),
+        dialog=DialogSettings(follow_up_s=follow_up_s),
+        emit=events.append,
+        clock=FakeClock(),
+    )
+    pipeline.handler = BasicHandler(pipeline, now=lambda: NOON)
+    return pipeline, events, asr
+
+
+def kinds(events: list[ev.Event]) -> list[str]:
+    return [e.kind for e in events]
+
+
+def command(tag: int, seconds: float = 1.0) -> list[Pcm]:
+    return [*chunks_of(WAKE, 0.08), *chunks_of(SILENCE, 0.16), *chunks_of(SPEECH + tag, seconds),
+            *chunks_of(SILENCE, 0.8)]
+
+
+async def test_wake_command_reply_in_order() -> None:
+    pipeline, events, _ = build({1: "what time is it"})
+    await pipeline.run(ListSource(command(1)), realtime=False)
+    names = kinds(events)
+    assert names[:6] == ["ready", "wake_detected", "turn_started", "speech_started",
+                         "speech_ended", "transcript"]
+    assert names.index("reply") < names.index("audio_out_started") < names.index(
+        "audio_out_finished")
+    reply = next(e for e in events if isinstance(e, ev.Reply))
+    assert reply.text == "It's 12 oh 5 PM."
+    intent = next(e for e in events if isinstance(e, ev.IntentRecognized))
+    assert intent.name == "time.query"
+    assert names[-2:] == ["turn_ended", "stopped"]
+
+
+async def test_endpoint_after_configured_silence() -> None:
+    pipeline, events, _ = build({1: "what time is it"})
+    await pipeline.run(ListSource(command(1, seconds=1.0)), realtime=False)
+    start = next(e for e in events if isinstance(e, ev.SpeechStarted))
+    end = next(e for e in events if isinstance(e, ev.SpeechEnded))
+    assert start.audio_s is not None and end.audio_s is not None
+    speech_end = 0.08 + 0.16 + 1.0
+    assert end.audio_s - speech_end == pytest.approx(0.4, abs=0.09)
+    assert end.reason == "silence"
+
+
+async def test_no_wake_word_no_turn() -> None:
+    pipeline, events, asr = build({1: "what time is it"})
+    audio = [*chunks_of(SPEECH + 1, 1.0), *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert kinds(events) == ["ready", "stopped"]
+    assert asr.calls == []
+
+
+async def test_no_speech_timeout_ends_turn() -> None:
+    pipeline, events, asr = build({})
+    audio = [*chunks_of(WAKE, 0.08), *chunks_of(SILENCE, 3.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert kinds(events)[1:] == ["wake_detected", "turn_started", "no_speech", "turn_ended",
+                                 "stopped"]
+    no_speech = next(e for e in events if isinstance(e, ev.NoSpeech))
+    assert no_speech.audio_s == pytest.approx(0.08 + 2.0, abs=0.09)
+    assert asr.calls == []
+
+
+async def test_max_utterance_cuts_off() -> None:
+    pipeline, events, _ = build({1: "blah"})
+    audio = [*chunks_of(WAKE, 0.08), *chunks_of(SPEECH + 1, 8.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    end = next(e for e in events if isinstance(e, ev.SpeechEnded))
+    assert end.reason == "max_length"
+    assert end.speech_s == pytest.approx(5.0, abs=0.1)
+
+
+async def test_follow_up_window_needs_no_wake_word() -> None:
+    pipeline, events, _ = build({1: "what time is it", 2: "and the date"}, follow_up_s=3.0)
+    audio = [*command(1), *chunks_of(SILENCE, 0.5), *chunks_of(SPEECH + 2, 0.8),
+             *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    starts = [e for e in events if isinstance(e, ev.TurnStarted)]
+    assert [s.trigger for s in starts] == ["wake", "follow_up"]
+    transcripts = [e.text for e in events if isinstance(e, ev.Transcript)]
+    assert transcripts == ["what time is it", "and the date"]
+
+
+async def test_follow_up_window_closes() -> None:
+    pipeline, events, _ = build({1: "what time is it", 2: "and the date"}, follow_up_s=1.0)
+    audio = [*command(1), *chunks_of(SILENCE, 1.5), *chunks_of(SPEECH + 2, 0.8),
+             *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert "follow_up_closed" in kinds(events)
+    assert [e.trigger for e in events if isinstance(e, ev.TurnStarted)] == ["wake"]
+
+
+async def test_speculative_transcript_used_when_speech_does_not_resume() -> None:
+    pipeline, events, asr = build({1: "what time is it"}, speculate_s=0.2)
+    await pipeline.run(ListSource(command(1)), realtime=False)
+    transcript = next(e for e in events if isinstance(e, ev.Transcript))
+    assert transcript.speculative
+    assert asr.calls == [1]
+
+
+async def test_speculation_discarded_when_speech_resumes() -> None:
+    pipeline, events, asr = build({1: "what time is it"}, speculate_s=0.2)
+    audio = [*chunks_of(WAKE, 0.08), *chunks_of(SPEECH + 1, 0.5), *chunks_of(SILENCE, 0.3),
+             *chunks_of(SPEECH + 1, 0.5), *chunks_of(SILENCE, 0.8)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    transcripts = [e for e in events if isinstance(e, ev.Transcript)]
+    assert len(transcripts) == 1
+    # What was transcribed holds the speech after the pause, not only the part before it.
+    assert asr.seconds[-1] >= 0.5 + 0.3 + 0.5
+    ended = next(e for e in events if isinstance(e, ev.SpeechEnded))
+    assert ended.speech_s == pytest.approx(1.3 + 0.4, abs=0.1)
+
+
+class BlockingSink(RecordingSink):
+    """Plays 'forever' until stopped, like a long reply on a speaker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped = asyncio.Event()
+
+    async def play(self, pcm: Pcm, sample_rate: int) -> None:
+        self.played.append(pcm)
+
+    async def drain(self) -> None:
+        await self.stopped.wait()
+
+    async def stop(self) -> None:
+        self.stops += 1
+        self.stopped.set()
+
+
+class SlowSource(ListSource):
+    async def chunks(self):  # type: ignore[no-untyped-def]
+        async for chunk in super().chunks():
+            await asyncio.sleep(0)
+            yield chunk
+
+
+async def test_wake_word_barges_in_while_speaking() -> None:
+    sink = BlockingSink()
+    pipeline, events, _ = build({1: "what time is it", 2: "what time is it"}, sink)
+    audio = [*command(1), *chunks_of(SILENCE, 0.5), *command(2)]
+    await pipeline.run(SlowSource(audio), realtime=True)
+    barge = [e for e in events if isinstance(e, ev.BargeIn)]
+    assert [b.by for b in barge] == ["wake"]
+    finished = [e for e in events if isinstance(e, ev.AudioOutFinished)]
+    assert finished[0].interrupted
+    assert sink.stops >= 1
+    assert [e.trigger for e in events if isinstance(e, ev.TurnStarted)] == ["wake", "wake"]
+
+
+async def test_stop_barges_in_while_speaking() -> None:
+    sink = BlockingSink()
+    pipeline, events, _ = build({1: "what time is it", 2: "stop"}, sink)
+    audio = [*command(1), *chunks_of(SILENCE, 0.3), *chunks_of(SPEECH + 2, 0.4),
+             *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(SlowSource(audio), realtime=True)
+    assert [b.by for b in events if isinstance(b, ev.BargeIn)] == ["stop"]
+    assert next(e for e in events if isinstance(e, ev.AudioOutFinished)).interrupted
+
+
+async def test_text_turn_skips_audio() -> None:
+    pipeline, events, asr = build({})
+    await pipeline.run_text("What's the time?")
+    assert kinds(events)[:3] == ["turn_started", "transcript", "reply"]
+    assert all(e.audio_s is None for e in events)
+    assert asr.calls == []
+
+
+async def test_unknown_request_is_declined_politely() -> None:
+    pipeline, events, _ = build({})
+    await pipeline.run_text("play some jazz")
+    reply = next(e for e in events if isinstance(e, ev.Reply))
+    assert "can't do that yet" in reply.text
+
+
+def test_stop_phrases() -> None:
+    assert is_stop_phrase("Stop.")
+    assert is_stop_phrase("okay stop")
+    assert not is_stop_phrase("what time does the bus stop run tonight")
+    assert not is_stop_phrase("")
+
+
+def test_silence_tag_values() -> None:
+    assert np.full(4, SILENCE).sum() == 0
