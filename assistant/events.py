@@ -22,7 +22,7 @@ class Event:
         return _snake(type(self).__name__)
 
     def to_json(self) -> dict[str, Any]:
-        data = {"event": self.kind}
+        data: dict[str, Any] = {"event": self.kind}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             data[f.name] = round(value, 4) if isinstance(value, float) else value
@@ -177,3 +177,18 @@ def _snake(name: str) -> str:
     for ch in name[1:]:
         out.append(f"_{ch.lower()}" if ch.isupper() else ch)
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notification(Event):
+    """A reminder, alarm or timer fell due (or, `missed`, fell due while the assistant was off)."""
+
+    kind: str  # "reminder", "alarm" or "timer"
+    job_id: int
+    text: str  # what was said
+    due: str  # ISO 8601, local zone
+    missed: bool = False
+
+    def describe(self) -> str:
+        missed = "missed " if self.missed else ""
+        return f"{missed}{self.kind} #{self.job_id} due {self.due}: {self.text!r}"

@@ -1,4 +1,4 @@
-"""The turn pipeline: wake -> pre-roll -> VAD endpointing -> ASR -> intent -> handler -> TTS -> sink.
+"""The turn pipeline: wake -> pre-roll -> VAD endpoint -> ASR -> intent -> handler -> TTS -> sink.
 
 Time inside the pipeline is audio time: silences, timeouts and the follow-up window are measured
 in seconds of input consumed, so a test feeding fake audio never sleeps, and a WAV file fed fast
@@ -74,7 +74,11 @@ class TurnIO(Protocol):
 
 
 class TurnHandler(Protocol):
-    async def handle_text(self, text: str) -> IntentLike: ...
+    """Understands a transcript, then acts on it (speaking through the pipeline's TurnIO)."""
+
+    def recognize(self, text: str) -> IntentLike: ...
+
+    async def handle(self, intent: IntentLike) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,11 @@ class Pipeline:
         """Turns answered so far."""
         return self._turns_done
 
+    @property
+    def clock_origin(self) -> float:
+        """The clock reading that event times count from."""
+        return self._t0
+
     def now(self) -> float:
         return self._clock.monotonic() - self._t0
 
@@ -206,8 +215,9 @@ class Pipeline:
         self.emit(ev.Reply, text=text)
         loop = asyncio.get_running_loop()
         tts = self._engines.tts
-        sentences: Iterator[Pcm] = iter(await loop.run_in_executor(self._tts_pool, tts.synthesize,
-                                                                     text))
+        sentences: Iterator[Pcm] = iter(
+            await loop.run_in_executor(self._tts_pool, tts.synthesize, text)
+        )
         seconds = 0.0
         started = False
         interrupted = True
@@ -257,12 +267,12 @@ class Pipeline:
         self._pos = chunk.end_s
         self._remember(pcm)
         loop = asyncio.get_running_loop()
-        need_wake = self._mode is _Mode.WAKE or (
-            self._mode is _Mode.BUSY and self._dialog.barge_in
+        need_wake = self._mode is _Mode.WAKE or (self._mode is _Mode.BUSY and self._dialog.barge_in)
+        need_vad = (
+            self._mode is _Mode.CAPTURE
+            or (self._mode is _Mode.WAKE and self._follow_up_until is not None)
+            or (self._mode is _Mode.BUSY and self._dialog.barge_in)
         )
-        need_vad = self._mode is _Mode.CAPTURE or (
-            self._mode is _Mode.WAKE and self._follow_up_until is not None
-        ) or (self._mode is _Mode.BUSY and self._dialog.barge_in)
         detection, speech = await loop.run_in_executor(
             self._listen_pool, self._detect, pcm, need_wake, need_vad
         )
@@ -395,8 +405,12 @@ class Pipeline:
             return
         # Listen for a short "stop" while the assistant is busy.
         if any(speech) and self._stop_listen is None:
-            self._stop_listen = _Capture(opened_at=self._pos, audio=list(self._pre_roll),
-                                         purpose="stop", speech_start=self._pos)
+            self._stop_listen = _Capture(
+                opened_at=self._pos,
+                audio=list(self._pre_roll),
+                purpose="stop",
+                speech_start=self._pos,
+            )
         listen = self._stop_listen
         if listen is None:
             return
@@ -436,8 +450,9 @@ class Pipeline:
             if cap.speculation is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     text = await cap.speculation
-                    self.emit(ev.Transcript, text=text, engine=self._engines.asr.name,
-                              speculative=True)
+                    self.emit(
+                        ev.Transcript, text=text, engine=self._engines.asr.name, speculative=True
+                    )
             if text is None:
                 text = await self._transcribe(cap.pcm())
                 self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
@@ -459,14 +474,21 @@ class Pipeline:
     async def _answer_turn(self, text: str) -> None:
         if self.handler is None:
             raise RuntimeError("pipeline has no handler")
-        intent = await self.handler.handle_text(text)
-        self.emit(ev.IntentRecognized, name=intent.name, slots=dict(intent.slots or {}),
-                  confidence=float(intent.confidence))
+        intent = self.handler.recognize(text)
+        self.emit(
+            ev.IntentRecognized,
+            name=intent.name,
+            slots=dict(intent.slots or {}),
+            confidence=float(intent.confidence),
+        )
+        await self.handler.handle(intent)
         self._turns_done += 1
 
     async def _transcribe(self, pcm: Pcm) -> str:
         loop = asyncio.get_running_loop()
-        return (await loop.run_in_executor(self._asr_pool, self._engines.asr.transcribe, pcm)).strip()
+        return (
+            await loop.run_in_executor(self._asr_pool, self._engines.asr.transcribe, pcm)
+        ).strip()
 
     def _open_follow_up(self) -> None:
         seconds = self._dialog.follow_up_s

@@ -33,9 +33,7 @@ class UnknownEngineError(ModelError):
     code = "unknown_engine"
 
     def __init__(self, role: str, name: str, choices: list[str]) -> None:
-        super().__init__(
-            f"Unknown {role} engine {name!r}. Choose one of: {', '.join(choices)}."
-        )
+        super().__init__(f"Unknown {role} engine {name!r}. Choose one of: {', '.join(choices)}.")
         self.choices = choices
 
 
@@ -43,3 +41,9 @@ class ModelFileError(ModelError):
     """A model file or folder the user named is missing or unreadable."""
 
     code = "model_file"
+
+
+class UnsupportedLanguageError(ModelError):
+    """The bundled model does not speak the language asked for."""
+
+    code = "unsupported_language"

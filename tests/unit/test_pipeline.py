@@ -42,8 +42,9 @@ def build(
     pipeline = Pipeline(
         Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts()),
         sink or RecordingSink(),
-        vad=VadSettings(silence_s=0.4, no_speech_s=2.0, max_utterance_s=5.0,
-                        speculate_s=speculate_s),
+        vad=VadSettings(
+            silence_s=0.4, no_speech_s=2.0, max_utterance_s=5.0, speculate_s=speculate_s
+        ),
         dialog=DialogSettings(follow_up_s=follow_up_s),
         emit=events.append,
         clock=FakeClock(),
@@ -57,18 +58,29 @@ def kinds(events: list[ev.Event]) -> list[str]:
 
 
 def command(tag: int, seconds: float = 1.0) -> list[Pcm]:
-    return [*chunks_of(WAKE, 0.08), *chunks_of(SILENCE, 0.16), *chunks_of(SPEECH + tag, seconds),
-            *chunks_of(SILENCE, 0.8)]
+    return [
+        *chunks_of(WAKE, 0.08),
+        *chunks_of(SILENCE, 0.16),
+        *chunks_of(SPEECH + tag, seconds),
+        *chunks_of(SILENCE, 0.8),
+    ]
 
 
 async def test_wake_command_reply_in_order() -> None:
     pipeline, events, _ = build({1: "what time is it"})
     await pipeline.run(ListSource(command(1)), realtime=False)
     names = kinds(events)
-    assert names[:6] == ["ready", "wake_detected", "turn_started", "speech_started",
-                         "speech_ended", "transcript"]
-    assert names.index("reply") < names.index("audio_out_started") < names.index(
-        "audio_out_finished")
+    assert names[:6] == [
+        "ready",
+        "wake_detected",
+        "turn_started",
+        "speech_started",
+        "speech_ended",
+        "transcript",
+    ]
+    assert (
+        names.index("reply") < names.index("audio_out_started") < names.index("audio_out_finished")
+    )
     reply = next(e for e in events if isinstance(e, ev.Reply))
     assert reply.text == "It's 12 oh 5 PM."
     intent = next(e for e in events if isinstance(e, ev.IntentRecognized))
@@ -99,8 +111,13 @@ async def test_no_speech_timeout_ends_turn() -> None:
     pipeline, events, asr = build({})
     audio = [*chunks_of(WAKE, 0.08), *chunks_of(SILENCE, 3.0)]
     await pipeline.run(ListSource(audio), realtime=False)
-    assert kinds(events)[1:] == ["wake_detected", "turn_started", "no_speech", "turn_ended",
-                                 "stopped"]
+    assert kinds(events)[1:] == [
+        "wake_detected",
+        "turn_started",
+        "no_speech",
+        "turn_ended",
+        "stopped",
+    ]
     no_speech = next(e for e in events if isinstance(e, ev.NoSpeech))
     assert no_speech.audio_s == pytest.approx(0.08 + 2.0, abs=0.09)
     assert asr.calls == []
@@ -117,8 +134,12 @@ async def test_max_utterance_cuts_off() -> None:
 
 async def test_follow_up_window_needs_no_wake_word() -> None:
     pipeline, events, _ = build({1: "what time is it", 2: "and the date"}, follow_up_s=3.0)
-    audio = [*command(1), *chunks_of(SILENCE, 0.5), *chunks_of(SPEECH + 2, 0.8),
-             *chunks_of(SILENCE, 1.0)]
+    audio = [
+        *command(1),
+        *chunks_of(SILENCE, 0.5),
+        *chunks_of(SPEECH + 2, 0.8),
+        *chunks_of(SILENCE, 1.0),
+    ]
     await pipeline.run(ListSource(audio), realtime=False)
     starts = [e for e in events if isinstance(e, ev.TurnStarted)]
     assert [s.trigger for s in starts] == ["wake", "follow_up"]
@@ -128,8 +149,12 @@ async def test_follow_up_window_needs_no_wake_word() -> None:
 
 async def test_follow_up_window_closes() -> None:
     pipeline, events, _ = build({1: "what time is it", 2: "and the date"}, follow_up_s=1.0)
-    audio = [*command(1), *chunks_of(SILENCE, 1.5), *chunks_of(SPEECH + 2, 0.8),
-             *chunks_of(SILENCE, 1.0)]
+    audio = [
+        *command(1),
+        *chunks_of(SILENCE, 1.5),
+        *chunks_of(SPEECH + 2, 0.8),
+        *chunks_of(SILENCE, 1.0),
+    ]
     await pipeline.run(ListSource(audio), realtime=False)
     assert "follow_up_closed" in kinds(events)
     assert [e.trigger for e in events if isinstance(e, ev.TurnStarted)] == ["wake"]
@@ -145,8 +170,13 @@ async def test_speculative_transcript_used_when_speech_does_not_resume() -> None
 
 async def test_speculation_discarded_when_speech_resumes() -> None:
     pipeline, events, asr = build({1: "what time is it"}, speculate_s=0.2)
-    audio = [*chunks_of(WAKE, 0.08), *chunks_of(SPEECH + 1, 0.5), *chunks_of(SILENCE, 0.3),
-             *chunks_of(SPEECH + 1, 0.5), *chunks_of(SILENCE, 0.8)]
+    audio = [
+        *chunks_of(WAKE, 0.08),
+        *chunks_of(SPEECH + 1, 0.5),
+        *chunks_of(SILENCE, 0.3),
+        *chunks_of(SPEECH + 1, 0.5),
+        *chunks_of(SILENCE, 0.8),
+    ]
     await pipeline.run(ListSource(audio), realtime=False)
     transcripts = [e for e in events if isinstance(e, ev.Transcript)]
     assert len(transcripts) == 1
@@ -197,8 +227,12 @@ async def test_wake_word_barges_in_while_speaking() -> None:
 async def test_stop_barges_in_while_speaking() -> None:
     sink = BlockingSink()
     pipeline, events, _ = build({1: "what time is it", 2: "stop"}, sink)
-    audio = [*command(1), *chunks_of(SILENCE, 0.3), *chunks_of(SPEECH + 2, 0.4),
-             *chunks_of(SILENCE, 1.0)]
+    audio = [
+        *command(1),
+        *chunks_of(SILENCE, 0.3),
+        *chunks_of(SPEECH + 2, 0.4),
+        *chunks_of(SILENCE, 1.0),
+    ]
     await pipeline.run(SlowSource(audio), realtime=True)
     assert [b.by for b in events if isinstance(b, ev.BargeIn)] == ["stop"]
     assert next(e for e in events if isinstance(e, ev.AudioOutFinished)).interrupted
@@ -207,7 +241,7 @@ async def test_stop_barges_in_while_speaking() -> None:
 async def test_text_turn_skips_audio() -> None:
     pipeline, events, asr = build({})
     await pipeline.run_text("What's the time?")
-    assert kinds(events)[:3] == ["turn_started", "transcript", "reply"]
+    assert kinds(events)[:4] == ["turn_started", "transcript", "intent_recognized", "reply"]
     assert all(e.audio_s is None for e in events)
     assert asr.calls == []
 

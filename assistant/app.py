@@ -1,0 +1,161 @@
+"""Running the assistant: pick source and sink, load engines, run the pipeline, report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from assistant import audio_io
+from assistant import events as ev
+from assistant.audio import AudioSink, AudioSource
+from assistant.basic_handler import BasicHandler
+from assistant.config import Settings
+from assistant.engines import build_engines
+from assistant.errors import AudioError
+from assistant.pipeline import Pipeline
+from assistant.timeline import Timeline
+
+_LOGGER = logging.getLogger(__name__)
+
+FALLBACK_REPLY_WAV = Path("sottovoce-reply.wav")
+
+
+def bundled_sample() -> Path:
+    """A spoken "Hey Jarvis. What time is it?" that ships with the package."""
+    return Path(str(resources.files("assistant") / "data" / "hey_jarvis_what_time.wav"))
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    source: AudioSource | None  # None for a text turn
+    sink: AudioSink
+    realtime: bool
+    notes: tuple[str, ...]  # what was chosen instead of what was asked, for the user
+
+
+def plan_run(settings: Settings, *, text: str | None, started: float) -> RunPlan:
+    cfg = settings.audio
+    notes: list[str] = []
+    source: AudioSource | None = None
+    realtime = False
+    fell_back = False
+    if text is None:
+        if cfg.input == "mic":
+            try:
+                source = audio_io.MicrophoneSource(_device(cfg.input_device))
+                realtime = True
+            except AudioError as err:
+                sample = bundled_sample()
+                notes.append(
+                    f"{err.message}\n"
+                    f'Running the bundled sample {sample.name} ("hey jarvis, what time is it") '
+                    "through the full pipeline instead. Use --input FILE.wav for your own."
+                )
+                source = audio_io.WavFileSource(sample, paced=cfg.paced)
+                fell_back = True
+        else:
+            source = audio_io.WavFileSource(Path(cfg.input), paced=cfg.paced)
+            realtime = cfg.paced
+    sink: AudioSink
+    if cfg.output == "null":
+        sink = audio_io.NullSink()
+    elif cfg.output == "speaker" and not fell_back:
+        try:
+            sink = audio_io.SpeakerSink(_device(cfg.output_device))
+        except AudioError as err:
+            notes.append(f"{err.message}\nWriting the reply to {FALLBACK_REPLY_WAV}.")
+            sink = audio_io.WavFileSink(FALLBACK_REPLY_WAV)
+    elif cfg.output == "speaker":
+        notes.append(f"Writing the spoken reply to {FALLBACK_REPLY_WAV}.")
+        sink = audio_io.WavFileSink(FALLBACK_REPLY_WAV)
+    else:
+        sink = audio_io.WavFileSink(Path(cfg.output))
+    return RunPlan(source=source, sink=sink, realtime=realtime, notes=tuple(notes))
+
+
+def _device(value: str) -> str | int | None:
+    if not value:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+async def run_assistant(
+    settings: Settings, *, text: str | None, timeline: Timeline, started: float
+) -> int:
+    plan = plan_run(settings, text=text, started=started)
+    for note in plan.notes:
+        print(note, file=sys.stderr)
+    engines = await asyncio.to_thread(build_engines, settings)
+    pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=timeline)
+    pipeline.handler = BasicHandler(pipeline)
+    try:
+        if plan.source is None:
+            assert text is not None
+            await pipeline.run_text(text)
+        else:
+            await pipeline.run(
+                plan.source, realtime=plan.realtime, startup_s=time.perf_counter() - started
+            )
+    finally:
+        await pipeline.aclose()
+    _summarize(timeline, settings, plan)
+    return 0
+
+
+def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:
+    """A closing line for people (stderr, so --json output stays clean)."""
+    if timeline.of(ev.Reply):
+        where = settings.audio.output
+        if isinstance(plan.sink, audio_io.WavFileSink):
+            print(f"Spoken reply written to {plan.sink.path}", file=sys.stderr)
+        elif where == "speaker":
+            print("Reply played on the speaker.", file=sys.stderr)
+        return
+    if timeline.of(ev.NoSpeech):
+        print("No speech heard.", file=sys.stderr)
+    elif not timeline.of(ev.WakeDetected) and plan.source is not None:
+        print(
+            f"No speech heard: the wake word '{settings.wake.model}' did not fire in "
+            f"{plan.source.name}. Say it first, or use --text.",
+            file=sys.stderr,
+        )
+
+
+def run(settings: Settings, *, text: str | None, as_json: bool, started: float) -> int:
+    timeline = Timeline(as_json=as_json)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(run_assistant(settings, text=text, timeline=timeline, started=started))
+    print("Stopped.", file=sys.stderr)
+    return 0
+
+
+async def say(settings: Settings, text: str, output: str) -> int:
+    """Speak `text` to the speaker or a WAV file (the speaker falls back to a file)."""
+    from assistant.engines import load_synthesizer
+
+    sink: AudioSink
+    if output == "speaker":
+        try:
+            sink = audio_io.SpeakerSink(_device(settings.audio.output_device))
+        except AudioError as err:
+            fallback = Path("sottovoce-say.wav")
+            print(f"No speaker: {err.message}\nWriting to {fallback} instead.", file=sys.stderr)
+            sink = audio_io.WavFileSink(fallback)
+    else:
+        sink = audio_io.WavFileSink(Path(output))
+    synth = await asyncio.to_thread(load_synthesizer, settings)
+    try:
+        for pcm in synth.synthesize(text):
+            await sink.play(pcm, synth.sample_rate)
+        await sink.drain()
+    finally:
+        await sink.close()
+    if isinstance(sink, audio_io.WavFileSink):
+        print(f"Wrote {sink.path}", file=sys.stderr)
+    return 0

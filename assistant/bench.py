@@ -1,0 +1,242 @@
+"""`sottovoce bench pipeline`: latency, CPU and memory of the voice loop, paced in real time.
+
+Spoken commands are synthesized with the configured Piper voice (three speaking rates), framed as
+"<wake phrase>. <command>" with known phrase boundaries, and fed through the real pipeline at
+real-time pace. Latencies are measured from where the speech really ends in the audio to the
+event on the pipeline's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant import audio_io
+from assistant import events as ev
+from assistant.app import bundled_sample
+from assistant.audio import CHUNK_SAMPLES, AudioChunk
+from assistant.audio_convert import resample
+from assistant.basic_handler import BasicHandler
+from assistant.config import Settings, replace
+from assistant.engines import build_engines
+from assistant.pipeline import Engines, Pipeline
+from models.protocols import SAMPLE_RATE, Pcm
+
+COMMANDS = ("What time is it?", "What's the time?", "Tell me the time, please.")
+RATES = (0.9, 1.0, 1.1)
+IDLE_TEXT = (
+    "The committee met on Tuesday to discuss the budget for next year. Several members raised "
+    "concerns about the cost of the new library, while others argued that the town had waited "
+    "long enough. In the end they agreed to meet again after the holidays."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    pcm: Pcm
+    wake_end_s: float  # where the wake phrase's sound ends
+    speech_end_s: float  # where the command's sound ends
+
+
+def _trim(pcm: Pcm, floor: int = 300) -> Pcm:
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
+    return pcm[loud[0] : loud[-1] + 1] if len(loud) else pcm[:0]
+
+
+def _speak(engines: Engines, text: str) -> Pcm:
+    parts = [
+        resample(p, engines.tts.sample_rate, SAMPLE_RATE) for p in engines.tts.synthesize(text)
+    ]
+    return _trim(np.concatenate(parts))
+
+
+def spoken_command(engines: Engines, wake_phrase: str, command: str) -> Spoken:
+    lead = np.zeros(int(0.6 * SAMPLE_RATE), dtype=np.int16)
+    wake = _speak(engines, wake_phrase)
+    gap = np.zeros(int(0.3 * SAMPLE_RATE), dtype=np.int16)
+    cmd = _speak(engines, command)
+    tail = np.zeros(int(2.0 * SAMPLE_RATE), dtype=np.int16)
+    wake_end = (len(lead) + len(wake)) / SAMPLE_RATE
+    speech_end = wake_end + (len(gap) + len(cmd)) / SAMPLE_RATE
+    return Spoken(np.concatenate([lead, wake, gap, cmd, tail]), wake_end, speech_end)
+
+
+class PacedArray:
+    """A source that releases each chunk when it would have been captured."""
+
+    name = "paced benchmark audio"
+
+    def __init__(self, pcm: Pcm) -> None:
+        self.pcm = pcm
+        self.started = 0.0
+
+    async def chunks(self) -> AsyncIterator[AudioChunk]:
+        self.started = time.monotonic()
+        for i in range(0, len(self.pcm), CHUNK_SAMPLES):
+            chunk = self.pcm[i : i + CHUNK_SAMPLES]
+            due = self.started + (i + len(chunk)) / SAMPLE_RATE
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            yield AudioChunk(chunk, i / SAMPLE_RATE)
+
+    async def close(self) -> None:
+        pass
+
+
+async def _one_turn(engines: Engines, settings: Settings, spoken: Spoken) -> dict[str, float]:
+    events: list[ev.Event] = []
+    pipeline = Pipeline(
+        engines,
+        audio_io.NullSink(),
+        vad=settings.vad,
+        dialog=replace(settings, "dialog", follow_up_s=0.0).dialog,
+        emit=events.append,
+    )
+    pipeline.handler = BasicHandler(pipeline)
+    source = PacedArray(spoken.pcm)
+    await pipeline.run(source, realtime=True)
+    await pipeline.aclose()
+    origin = source.started - pipeline.clock_origin  # stream position 0 on the pipeline clock
+
+    def at(kind: type[ev.Event]) -> float | None:
+        found = [e.t for e in events if isinstance(e, kind)]
+        return found[0] - origin if found else None
+
+    out: dict[str, float] = {}
+    marks = {
+        "wake_event_ms": (ev.WakeDetected, spoken.wake_end_s),
+        "endpoint_ms": (ev.SpeechEnded, spoken.speech_end_s),
+        "transcript_ms": (ev.Transcript, spoken.speech_end_s),
+        "first_reply_audio_ms": (ev.AudioOutStarted, spoken.speech_end_s),
+    }
+    for name, (kind, ref) in marks.items():
+        t = at(kind)
+        if t is not None:
+            out[name] = (t - ref) * 1000
+    reply, first_audio = at(ev.Reply), at(ev.AudioOutStarted)
+    if reply is not None and first_audio is not None:
+        out["tts_first_audio_ms"] = (first_audio - reply) * 1000
+    intents = [e for e in events if isinstance(e, ev.IntentRecognized)]
+    out["correct"] = float(bool(intents) and intents[0].name == "time.query")
+    return out
+
+
+async def _idle_cpu(engines: Engines, settings: Settings, seconds: float) -> float:
+    """CPU share of one core while hearing speech without the wake word."""
+    speech = _speak(engines, IDLE_TEXT)
+    reps = int(np.ceil(seconds * SAMPLE_RATE / len(speech)))
+    pcm = np.tile(speech, reps)[: int(seconds * SAMPLE_RATE)]
+    pipeline = Pipeline(
+        engines, audio_io.NullSink(), vad=settings.vad, dialog=settings.dialog, emit=lambda _e: None
+    )
+    pipeline.handler = BasicHandler(pipeline)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    await pipeline.run(PacedArray(pcm), realtime=True)
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    await pipeline.aclose()
+    return cpu / wall
+
+
+def _startup_and_rss() -> tuple[float, float]:
+    """Process start to Ready, and peak RSS (MB), of `sottovoce run` on the bundled sample."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "run",
+        "--input",
+        str(bundled_sample()),
+        "--output",
+        "null",
+        "--json",
+    ]
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    ready = float("nan")
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line).get("event") == "ready":
+            ready = time.monotonic() - start
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    return ready, usage.ru_maxrss / 1024
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median": round(statistics.median(values), 1), "p95": round(p95, 1), "n": len(values)}
+
+
+def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
+    t0 = time.perf_counter()
+    engines = build_engines(settings)
+    load_s = time.perf_counter() - t0
+    wake_phrase = settings.wake.model.replace("_", " ").title() + "."
+    turns: list[dict[str, float]] = []
+    for rate in RATES:
+        voice_settings = replace(settings, "tts", length_scale=rate)
+        from assistant.engines import load_synthesizer
+
+        speaker = Engines(engines.wake, engines.vad, engines.asr, load_synthesizer(voice_settings))
+        for text in COMMANDS:
+            spoken = spoken_command(speaker, wake_phrase, text)
+            for _ in range(repeat):
+                turns.append(asyncio.run(_one_turn(engines, settings, spoken)))
+    idle = asyncio.run(_idle_cpu(engines, settings, seconds=15.0))
+    startup, rss_mb = _startup_and_rss()
+    keys = [
+        "wake_event_ms",
+        "endpoint_ms",
+        "transcript_ms",
+        "first_reply_audio_ms",
+        "tts_first_audio_ms",
+    ]
+    result: dict[str, object] = {
+        "machine": f"{platform.machine()}, {_cpus()} CPUs, {platform.python_implementation()} "
+        f"{platform.python_version()}",
+        "turns": len(turns),
+        "understood": sum(t.get("correct", 0.0) for t in turns),
+        "wake_detected": sum("wake_event_ms" in t for t in turns),
+        **{k: _stats([t[k] for t in turns if k in t]) for k in keys},
+        "idle_listening_cpu_pct_of_one_core": round(idle * 100, 1),
+        "engine_load_s": round(load_s, 2),
+        "startup_to_ready_s": round(startup, 2),
+        "peak_rss_mb_of_a_run": round(rss_mb, 1),
+        "peak_rss_mb_of_this_benchmark": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        ),
+    }
+    return result
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 0
+
+
+def main(settings: Settings, *, as_json: bool, repeat: int) -> int:
+    result = run_bench(settings, repeat)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"machine: {result.pop('machine')}")
+    for key, value in result.items():
+        if isinstance(value, dict):
+            print(
+                f"{key:36} median {value.get('median', '-'):>7}  p95 {value.get('p95', '-'):>7}"
+                f"  (n={value.get('n', 0)})"
+            )
+        else:
+            print(f"{key:36} {value}")
+    return 0

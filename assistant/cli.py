@@ -1,0 +1,230 @@
+"""The `sottovoce` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from assistant import config as cfg
+from assistant.errors import SottovoceError
+from models.errors import ModelError
+
+_LOGGER = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    args.started = started
+    try:
+        return handler(args)
+    except (SottovoceError, ModelError) as err:
+        print(f"sottovoce: {err.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sottovoce",
+        description="A private voice assistant that runs entirely on your own hardware.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--config", type=Path, help="config file (default: see `sottovoce config`)")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "run",
+        help="listen and answer (microphone, WAV file or typed text)",
+        description="Run the assistant. With no microphone it runs a bundled "
+        "spoken sample instead and writes the reply to a WAV file.",
+    )
+    p.add_argument("--input", help="'mic' or a WAV file (default: from config, 'mic')")
+    p.add_argument("--text", metavar="UTTERANCE", help="skip audio input: answer this text")
+    p.add_argument("--output", help="'speaker', 'null' or a WAV file (default: from config)")
+    p.add_argument(
+        "--paced", action="store_true", help="feed a WAV file in real time, as a microphone would"
+    )
+    p.add_argument("--json", action="store_true", help="print events as JSON lines")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("transcribe", help="speech to text on a WAV file")
+    p.add_argument("file", type=Path, metavar="FILE.wav")
+    p.add_argument("--engine", help="whisper, moonshine or vosk (default: from config)")
+    p.add_argument("--model", help="model folder for the engine (vosk needs one)")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.set_defaults(handler=_cmd_transcribe)
+
+    p = sub.add_parser("say", help="speak text with the configured voice")
+    p.add_argument("text")
+    p.add_argument("--output", help="a WAV file, or 'speaker' (default: speaker)")
+    p.set_defaults(handler=_cmd_say)
+
+    p = sub.add_parser("devices", help="list audio input and output devices")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_devices)
+
+    p = sub.add_parser("doctor", help="check audio devices, models, Bluetooth and disk")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_doctor)
+
+    p = sub.add_parser("config", help="show the effective configuration and its path")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--init",
+        action="store_true",
+        help="write the defaults, documented, to the config file if it does not exist",
+    )
+    p.set_defaults(handler=_cmd_config)
+
+    p = sub.add_parser("bench", help="benchmarks that print figures")
+    bench = p.add_subparsers(title="benchmarks", metavar="WHAT")
+    b = bench.add_parser("pipeline", help="latency, CPU and memory of the voice loop")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--repeat", type=int, default=3, help="runs of each spoken command")
+    b.set_defaults(handler=_cmd_bench_pipeline)
+    p.set_defaults(handler=lambda _a: _help(p))
+    return parser
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _settings(args: argparse.Namespace) -> cfg.Settings:
+    settings, _path = cfg.load_settings(args.config)
+    return settings
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from assistant import app
+
+    settings = _settings(args)
+    changes: dict[str, object] = {}
+    if args.input:
+        changes["input"] = args.input
+    if args.output:
+        changes["output"] = args.output
+    if args.paced:
+        changes["paced"] = True
+    if changes:
+        settings = cfg.replace(settings, "audio", **changes)
+    return app.run(settings, text=args.text, as_json=args.json, started=args.started)
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from assistant.audio_io import read_wav_16k_mono
+    from assistant.engines import load_recognizer
+
+    settings = _settings(args)
+    if args.model:
+        settings = cfg.replace(settings, "asr", model=args.model)
+    pcm = read_wav_16k_mono(args.file)
+    recognizer = load_recognizer(settings, args.engine)
+    start = time.perf_counter()
+    text = recognizer.transcribe(pcm).strip()
+    elapsed = time.perf_counter() - start
+    audio_s = len(pcm) / 16_000
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "file": str(args.file),
+                    "engine": recognizer.name,
+                    "text": text,
+                    "audio_s": round(audio_s, 3),
+                    "seconds": round(elapsed, 3),
+                }
+            )
+        )
+    elif text:
+        print(text)
+    else:
+        print("No speech heard.", file=sys.stderr)
+    return 0
+
+
+def _cmd_say(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from assistant import app
+
+    settings = _settings(args)
+    return asyncio.run(app.say(settings, args.text, args.output or "speaker"))
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from assistant import audio_io
+
+    listing = audio_io.list_devices()
+    if args.json:
+        print(
+            json.dumps(
+                {"devices": [d.to_json() for d in listing.devices], "problem": listing.problem}
+            )
+        )
+        return 0
+    if listing.problem:
+        print(listing.problem)
+    for d in listing.devices:
+        print(d.describe())
+    if not listing.devices and not listing.problem:
+        print("No audio devices found. Use --input FILE.wav and --output FILE.wav.")
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from assistant import doctor
+
+    return doctor.main(args.config, as_json=args.json)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    settings, path = cfg.load_settings(args.config)
+    if args.init:
+        if path.exists():
+            print(f"{path} already exists; not touching it.", file=sys.stderr)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(cfg.to_toml(settings), encoding="utf-8")
+            print(f"Wrote the defaults to {path}", file=sys.stderr)
+    if args.json:
+        print(
+            json.dumps(
+                {"path": str(path), "exists": path.exists(), "settings": cfg.as_dict(settings)},
+                indent=2,
+            )
+        )
+    else:
+        state = "" if path.exists() else " (does not exist: these are the defaults)"
+        print(f"# {path}{state}\n")
+        print(cfg.to_toml(settings))
+    return 0
+
+
+def _cmd_bench_pipeline(args: argparse.Namespace) -> int:
+    from assistant import bench
+
+    return bench.main(_settings(args), as_json=args.json, repeat=args.repeat)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

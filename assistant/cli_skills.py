@@ -1,0 +1,155 @@
+"""CLI commands for intents and reminders: `intent TEXT|- [--json]`, `intent --eval FILE`,
+`reminders list [--json]`, `reminders cancel ID`.
+
+Wire them in with `cli_skills.add_parsers(subparsers)`; each handler returns an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from assistant.store import Store, StoreError
+from skills.intents import IntentRecognizer
+from skills.sdk import Job
+
+
+def data_dir(override: str | None = None) -> Path:
+    """`--home`, else $SOTTOVOCE_HOME, else the platform's user data dir."""
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get("SOTTOVOCE_HOME"):
+        return Path(os.environ["SOTTOVOCE_HOME"]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("sottovoce"))
+
+
+def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    intent = subparsers.add_parser("intent", help="recognize the intent of text")
+    intent.add_argument("text", nargs="*", help="the utterance, or - to read one per line")
+    intent.add_argument("--json", action="store_true", help="print JSON")
+    intent.add_argument(
+        "--eval", metavar="FILE", help="JSONL with text and intent: print accuracy per intent"
+    )
+    intent.set_defaults(handler=cmd_intent)
+
+    reminders = subparsers.add_parser("reminders", help="stored reminders, alarms and timers")
+    reminders.add_argument("--home", help="data dir (default: $SOTTOVOCE_HOME or user data dir)")
+    sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    listing = sub.add_parser("list", help="pending reminders, alarms and timers")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=cmd_reminders_list)
+    cancel = sub.add_parser("cancel", help="cancel one by its id")
+    cancel.add_argument("id", type=int)
+    cancel.set_defaults(handler=cmd_reminders_cancel)
+
+
+def cmd_intent(args: argparse.Namespace) -> int:
+    recognizer = IntentRecognizer.load()
+    if args.eval:
+        return _evaluate(recognizer, Path(args.eval))
+    words: list[str] = args.text
+    if not words:
+        print("intent: give TEXT, or - to read lines from stdin", file=sys.stderr)
+        return 2
+    if words == ["-"]:
+        for line in sys.stdin:
+            if line.strip():
+                print(json.dumps({"text": line.strip(), **recognizer.recognize(line).to_json()}))
+        return 0
+    text = " ".join(words)
+    intent = recognizer.recognize(text)
+    if args.json:
+        print(json.dumps({"text": text, **intent.to_json()}))
+    else:
+        slots = " ".join(f"{k}={v!r}" for k, v in intent.slots.items())
+        print(f"{intent.name} ({intent.confidence:.2f}) {slots}".rstrip())
+    return 0
+
+
+def _evaluate(recognizer: IntentRecognizer, path: Path) -> int:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    for row in rows[:20]:
+        recognizer.recognize(str(row["text"]))  # warm caches before timing
+    report = recognizer.evaluate(rows)
+    print(f"{path}: {report.total} utterances")
+    print(f"accuracy {report.accuracy:.1%}  p95 {report.p95_ms():.2f} ms per utterance")
+    print(f"{'intent':<22}{'precision':>10}{'recall':>8}{'support':>9}")
+    for name, (precision, recall, support) in report.per_intent.items():
+        print(f"{name:<22}{precision:>10.2f}{recall:>8.2f}{support:>9}")
+    return 0
+
+
+def _open(args: argparse.Namespace) -> Store | None:
+    try:
+        return Store.open(data_dir(getattr(args, "home", None)))
+    except StoreError as err:
+        print(f"error [{err.code}]: {err.message}", file=sys.stderr)
+        return None
+
+
+def cmd_reminders_list(args: argparse.Namespace) -> int:
+    store = _open(args)
+    if store is None:
+        return 1
+    try:
+        jobs = store.jobs(state="pending")
+    finally:
+        store.close()
+    if args.json:
+        for job in jobs:
+            print(json.dumps(_job_json(job)))
+        return 0
+    if not jobs:
+        print("no pending reminders, alarms or timers")
+    for job in jobs:
+        repeat = f"  ({job.recurrence})" if job.recurrence else ""
+        what = job.text or job.label
+        print(f"#{job.id:<4} {job.kind:<8} {job.due:%Y-%m-%d %H:%M %Z}  {what}{repeat}")
+    return 0
+
+
+def cmd_reminders_cancel(args: argparse.Namespace) -> int:
+    store = _open(args)
+    if store is None:
+        return 1
+    try:
+        job = store.job(args.id)
+        if job is None or job.state != "pending":
+            print(f"no pending reminder #{args.id}", file=sys.stderr)
+            return 1
+        store.set_state(job.id, "cancelled")
+    finally:
+        store.close()
+    print(f"cancelled {job.kind} #{job.id}: {job.text or job.label}")
+    return 0
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "due": job.due.isoformat(),
+        "text": job.text,
+        "label": job.label,
+        "recurrence": job.recurrence,
+        "created": job.created.isoformat(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry until the main CLI wires these in: python -m assistant.cli_skills."""
+    parser = argparse.ArgumentParser(prog="sottovoce")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""`sottovoce doctor`: what works, what does not, and the fix for each problem."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from assistant import config as cfg
+from assistant import paths
+from assistant.errors import ConfigError
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+MIN_FREE_BYTES = 500 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    area: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def run_checks(config_file: Path | None) -> list[Check]:
+    checks = [_python(), _config(config_file)]
+    checks += _audio()
+    checks += _models()
+    checks += [_bluetooth(), _disk()]
+    return checks
+
+
+def _python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return Check("python", OK, f"Python {version} at {sys.executable}")
+
+
+def _config(config_file: Path | None) -> Check:
+    try:
+        _settings, path = cfg.load_settings(config_file)
+    except ConfigError as err:
+        return Check(
+            "config",
+            FAIL,
+            err.message,
+            "Fix the field named above, or run "
+            "`sottovoce config --init` after moving the broken file away.",
+        )
+    state = "valid" if path.exists() else "not created yet: defaults in use"
+    return Check("config", OK, f"{path} ({state})")
+
+
+def _audio() -> list[Check]:
+    from assistant import audio_io
+
+    listing = audio_io.list_devices()
+    if listing.problem:
+        return [
+            Check(
+                "audio",
+                FAIL,
+                listing.problem,
+                "sudo apt-get install libportaudio2, or use --input FILE.wav and --output FILE.wav",
+            )
+        ]
+    inputs = [d for d in listing.devices if d.max_input_channels > 0]
+    outputs = [d for d in listing.devices if d.max_output_channels > 0]
+    checks = []
+    if inputs:
+        checks.append(
+            Check("microphone", OK, f"{len(inputs)} input device(s), e.g. {inputs[0].name!r}")
+        )
+    else:
+        checks.append(
+            Check(
+                "microphone",
+                WARN,
+                "no input device",
+                "Plug in a microphone (or pair the glasses), or run with "
+                "--input FILE.wav. `sottovoce run` falls back to a bundled sample.",
+            )
+        )
+    if outputs:
+        checks.append(
+            Check("speaker", OK, f"{len(outputs)} output device(s), e.g. {outputs[0].name!r}")
+        )
+    else:
+        checks.append(
+            Check(
+                "speaker",
+                WARN,
+                "no output device",
+                "Connect a speaker, or run with --output FILE.wav.",
+            )
+        )
+    return checks
+
+
+def _models() -> list[Check]:
+    from models.catalog import describe_models
+
+    checks = []
+    for status in describe_models():
+        area = f"model:{status.role}"
+        if status.installed:
+            where = f" at {status.path}" if status.path else ""
+            checks.append(Check(area, OK, f"{status.name} ({status.package}){where}"))
+        else:
+            # Only the default engines are required; moonshine and vosk are choices.
+            required = status.role != "asr" or status.name == "whisper"
+            level = FAIL if required else WARN
+            checks.append(
+                Check(area, level, f"{status.name}: {status.package} not installed", status.fix)
+            )
+    return checks
+
+
+def _bluetooth() -> Check:
+    adapters = sorted(p.name for p in Path("/sys/class/bluetooth").glob("hci*"))
+    if adapters:
+        return Check("bluetooth", OK, f"adapter(s): {', '.join(adapters)}")
+    return Check(
+        "bluetooth",
+        WARN,
+        "no Bluetooth adapter",
+        "Only needed for glasses or earbuds: plug in a Bluetooth LE adapter and "
+        "install BlueZ (sudo apt-get install bluez).",
+    )
+
+
+def _disk() -> Check:
+    data = paths.data_dir()
+    probe = data
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    writable = os.access(probe, os.W_OK)
+    detail = f"{data}: {free / 1e9:.1f} GB free"
+    if not writable:
+        return Check(
+            "disk",
+            FAIL,
+            f"{detail}, not writable",
+            f"Make {probe} writable, or set SOTTOVOCE_HOME to a writable folder.",
+        )
+    if free < MIN_FREE_BYTES:
+        return Check("disk", WARN, detail, "Free some space: models and episodes need ~1 GB.")
+    return Check("disk", OK, detail)
+
+
+def main(config_file: Path | None, *, as_json: bool) -> int:
+    checks = run_checks(config_file)
+    if as_json:
+        print(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        for c in checks:
+            print(f"{c.status.upper():4}  {c.area:14} {c.detail}")
+            if c.fix:
+                print(f"{'':20}fix: {c.fix}")
+        problems = sum(c.status == FAIL for c in checks)
+        print(f"\n{problems} problem(s)" if problems else "\nAll required parts work.")
+    return 1 if any(c.status == FAIL for c in checks) else 0

@@ -1,0 +1,58 @@
+"""Build the engines named in the settings (the only place that knows both config and models)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.pipeline import Engines
+from models import asr, tts, vad, wake
+from models.protocols import SAMPLE_RATE, Recognizer, Synthesizer
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def load_recognizer(
+    settings: Settings, engine: str | None = None, *, warm: bool = False
+) -> Recognizer:
+    cfg = settings.asr
+    recognizer = asr.load_recognizer(
+        engine or cfg.engine,
+        model_path=cfg.model or None,
+        language=cfg.language,
+        threads=cfg.threads,
+    )
+    if warm:  # the first inference pays for lazy set-up; do it before the user speaks
+        recognizer.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.int16))
+    return recognizer
+
+
+def load_synthesizer(settings: Settings, *, warm: bool = False) -> Synthesizer:
+    synth = tts.load_synthesizer(settings.tts.voice or None, length_scale=settings.tts.length_scale)
+    if warm:
+        for _ in synth.synthesize("Ready."):
+            pass
+    return synth
+
+
+def build_engines(settings: Settings) -> Engines:
+    """Load all four engines, the slow ones side by side."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(3, thread_name_prefix="load") as pool:
+        asr_f = pool.submit(load_recognizer, settings, warm=True)
+        tts_f = pool.submit(load_synthesizer, settings, warm=True)
+        wake_f = pool.submit(
+            wake.load_wake_word,
+            settings.wake.model,
+            threshold=settings.wake.threshold,
+            refractory_s=settings.wake.refractory_s,
+        )
+        engines = Engines(
+            wake=wake_f.result(), vad=vad.load_vad(), asr=asr_f.result(), tts=tts_f.result()
+        )
+    _LOGGER.info("engines loaded in %.2f s", time.perf_counter() - start)
+    return engines

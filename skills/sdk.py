@@ -1,0 +1,177 @@
+"""The skill SDK: what a skill is, what it may ask of the assistant, and how skills are found.
+
+A skill never imports `assistant` or `models`: everything it needs (speech, the glasses, the clock,
+storage, the scheduler, the language model) reaches it through the `SkillContext` it is handed.
+Third-party skills are pip packages that register a `Skill` class or factory under the entry-point
+group `sottovoce.skills`; the built-in skills register the same way in `pyproject.toml`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any, Literal, Protocol, runtime_checkable
+
+_LOGGER = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "sottovoce.skills"
+
+JobKind = Literal["reminder", "alarm", "timer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """What the user wants: a label from the label space, its slots, and how sure we are.
+
+    For `answer` (nothing matched) the slot `query` holds the cleaned-up utterance.
+    """
+
+    name: str
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    confidence: float = 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"intent": self.name, "slots": dict(self.slots), "confidence": self.confidence}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioClip:
+    """Mono 16-bit little-endian PCM, at any sample rate."""
+
+    pcm: bytes
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSpec:
+    """Something to announce later: a reminder, an alarm or a timer.
+
+    `due` is aware; `recurrence` is a `timeexpr.Recurrence` rule string (see there) or None.
+    """
+
+    kind: JobKind
+    due: datetime
+    text: str = ""
+    label: str = ""
+    recurrence: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job(JobSpec):
+    """A stored job. `id` is stable across restarts; `created` tells timers' full length."""
+
+    id: int
+    created: datetime
+    state: Literal["pending", "fired", "cancelled"] = "pending"
+
+
+class Storage(Protocol):
+    """Per-skill key/value store; values are JSON-serialisable and committed on return."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Jobs(Protocol):
+    """The scheduler as a skill sees it. Every write is committed before it returns."""
+
+    def add(self, spec: JobSpec) -> Job: ...
+
+    def pending(self, kind: JobKind | None = None) -> list[Job]: ...
+
+    def cancel(self, job_id: int) -> Job | None: ...
+
+    def reschedule(self, job_id: int, due: datetime) -> Job | None:
+        """Move a job (pending or already fired) to a new time and make it pending again."""
+        ...
+
+    def last_fired(self) -> Job | None: ...
+
+
+class LanguageModel(Protocol):
+    """The small on-device LM, once present."""
+
+    async def complete(self, prompt: str, *, max_tokens: int = 128) -> str: ...
+
+
+class SkillContext(Protocol):
+    """Everything a skill may do while it handles one intent."""
+
+    async def say(self, text: str) -> None: ...
+
+    async def display(self, text: str) -> None:
+        """Show text on the glasses (a no-op without them)."""
+        ...
+
+    async def play(self, audio: AudioClip) -> None: ...
+
+    async def ask(self, question: str) -> str | None:
+        """Say `question`, open the follow-up window, return the answer text or None on timeout."""
+        ...
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
+
+    @property
+    def lm(self) -> LanguageModel | None: ...
+
+    def now(self) -> datetime:
+        """The current time, aware, in the user's local zone (an injected clock in tests)."""
+        ...
+
+    def schedule(self, spec: JobSpec) -> Job:
+        """Shorthand for `jobs.add(spec)`."""
+        ...
+
+
+@runtime_checkable
+class Skill(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def intents(self) -> frozenset[str]: ...
+
+    async def handle(self, intent: Intent, ctx: SkillContext) -> None: ...
+
+
+class SkillLoadError(Exception):
+    """An installed entry point did not yield a usable skill."""
+
+    code = "skill_load"
+
+
+def load_skills(*, strict: bool = False) -> list[Skill]:
+    """Instantiate every skill registered under `sottovoce.skills`.
+
+    A broken third-party skill is logged and skipped, so one bad package cannot silence the
+    assistant; `strict=True` (tests) raises instead.
+    """
+    skills: list[Skill] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            factory: Callable[[], object] = ep.load()
+            skill = factory()
+            if not isinstance(skill, Skill):
+                raise SkillLoadError(
+                    f"entry point {ep.name!r} ({ep.value}) gave {type(skill).__name__}, "
+                    "which lacks name, intents or handle()"
+                )
+        except Exception as err:
+            if strict:
+                raise SkillLoadError(f"cannot load skill {ep.name!r} ({ep.value}): {err}") from err
+            _LOGGER.warning("Skipping skill %r (%s): %s", ep.name, ep.value, err)
+            continue
+        skills.append(skill)
+    return skills

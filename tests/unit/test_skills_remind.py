@@ -1,0 +1,171 @@
+"""The time, remind, help and stop skills through a SkillHost with fakes: no audio, no sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assistant.events import Notification
+from assistant.skill_host import SkillHost
+from assistant.store import Store
+from skills import load_skills
+from skills.intents import IntentRecognizer
+from tests.unit.test_scheduler import FakeClock
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, answers: list[str | None] | None = None) -> None:
+        self.clock = FakeClock(datetime(2024, 3, 6, 14, 20, tzinfo=BERLIN))
+        self.said: list[str] = []
+        self.asked: list[str] = []
+        self.answers: Iterator[str | None] = iter(answers or [])
+        self.events: list[Notification] = []
+        self.store = Store.open(tmp_path)
+        self.host = SkillHost(
+            load_skills(strict=True),
+            RECOGNIZER,
+            self.store,
+            self.clock,
+            say=self._say,
+            ask=self._ask,
+            notify=self._notify,
+        )
+
+    async def _say(self, text: str) -> None:
+        self.said.append(text)
+
+    async def _ask(self, question: str) -> str | None:
+        self.asked.append(question)
+        return next(self.answers, None)
+
+    async def _notify(self, event: Notification) -> None:
+        self.events.append(event)
+
+
+RECOGNIZER = IntentRecognizer.load()
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+async def test_time(h: Harness) -> None:
+    await h.host.handle_text("what time is it")
+    await h.host.handle_text("what time will it be in 8 hours")
+    await h.host.handle_text("what's the date")
+    assert h.said == [
+        "It's 2:20 pm.",
+        "In 8 hours it will be 10:20 pm.",
+        "Today is Wednesday, March 6.",
+    ]
+
+
+async def test_reminder_is_stored_then_fires(h: Harness) -> None:
+    intent = await h.host.handle_text("hey jarvis remind me in ten minutes to call mom")
+    assert intent.name == "reminder.create"
+    assert h.said == ["OK, I'll remind you at 2:30 pm: call mom."]
+    (job,) = h.store.jobs()
+    assert job.text == "call mom" and job.due == datetime(2024, 3, 6, 14, 30, tzinfo=BERLIN)
+    h.clock.advance(timedelta(minutes=10))
+    await h.host.scheduler.tick()
+    assert h.said[-1] == "Reminder: call mom."
+    assert [(e.kind, e.job_id, e.missed) for e in h.events] == [("reminder", job.id, False)]
+
+
+async def test_reminder_without_time_asks_when(tmp_path: Path) -> None:
+    h = Harness(tmp_path, answers=["tomorrow at 5 pm"])
+    await h.host.handle_text("remind me to water the plants")
+    assert h.asked == ["When?"]
+    assert h.said == ["OK, I'll remind you tomorrow at 5 pm: water the plants."]
+
+
+async def test_unparseable_and_past_times_ask_again(tmp_path: Path) -> None:
+    h = Harness(tmp_path, answers=["purple", "yesterday at noon", "in an hour"])
+    await h.host.handle_text("remind me to stretch")
+    assert h.asked == [
+        "When?",
+        "Sorry, I didn't understand the time. When?",
+        "That time has already passed. When should it be?",
+    ]
+    assert h.said == ["OK, I'll remind you at 3:20 pm: stretch."]
+
+
+async def test_recurring_alarm_and_list_and_cancel_last(h: Harness) -> None:
+    await h.host.handle_text("set an alarm for every weekday at 7")
+    await h.host.handle_text("remind me to call mom tomorrow at 5 pm")
+    assert h.said[0] == "Alarm set every weekday at 7 am."
+    await h.host.handle_text("what reminders do i have")
+    assert h.said[-1].startswith("You have 2 things: an alarm every weekday at 7 am")
+    await h.host.handle_text("cancel the last one")
+    assert h.said[-1] == "Cancelled call mom tomorrow at 5 pm."
+    assert [j.kind for j in h.store.jobs()] == ["alarm"]
+
+
+async def test_cancel_all_confirms(tmp_path: Path) -> None:
+    h = Harness(tmp_path, answers=["yes"])
+    await h.host.handle_text("remind me to a in 1 hour")
+    await h.host.handle_text("remind me to b in 2 hours")
+    await h.host.handle_text("delete all my reminders")
+    assert h.asked == ["Cancel all 2?"]
+    assert h.store.jobs() == []
+
+
+async def test_timers(h: Harness) -> None:
+    await h.host.handle_text("set a pasta timer for twelve minutes")
+    await h.host.handle_text("set a timer for 5 minutes")
+    assert h.said == ["Pasta timer set for 12 minutes.", "Timer set for 5 minutes."]
+    h.clock.advance(timedelta(minutes=2))
+    await h.host.handle_text("how much time is left on the pasta timer")
+    assert h.said[-1] == "Your pasta timer has 10 minutes left."
+    h.clock.advance(timedelta(minutes=3))
+    await h.host.scheduler.tick()
+    assert h.said[-1] == "Your timer is done."
+    await h.host.handle_text("cancel the timer")
+    assert h.said[-1] == "Pasta timer cancelled."
+
+
+async def test_snooze(h: Harness) -> None:
+    await h.host.handle_text("wake me up at 3 pm")
+    h.clock.advance(timedelta(minutes=40))
+    await h.host.scheduler.tick()
+    await h.host.handle_text("snooze for five minutes")
+    assert h.said[-1] == "Snoozed for 5 minutes."
+    (job,) = h.store.jobs()
+    assert job.due == datetime(2024, 3, 6, 15, 5, tzinfo=BERLIN)
+
+
+async def test_help_stop_and_answer(h: Harness) -> None:
+    await h.host.handle_text("what can you do")
+    assert "reminders" in h.said[-1]
+    count = len(h.said)
+    await h.host.handle_text("stop")
+    assert len(h.said) == count
+    intent = await h.host.handle_text("what's the weather like")
+    assert intent.name == "answer" and h.said[-1] == "Sorry, I can't answer that yet."
+
+
+async def test_missed_reminder_is_announced_once_after_restart(tmp_path: Path) -> None:
+    first = Harness(tmp_path)
+    await first.host.handle_text("remind me to call mom in ten minutes")
+    first.store.close()
+
+    second = Harness(tmp_path)
+    second.clock.advance(timedelta(hours=1))
+    await second.host.start()
+    await second.host.close()
+    assert second.said == ["While I was off, you had a reminder at 2:30 pm: call mom."]
+    assert [e.missed for e in second.events] == [True]
+    second.store.close()
+
+    third = Harness(tmp_path)
+    third.clock.advance(timedelta(hours=2))
+    await third.host.start()
+    await third.host.close()
+    assert third.said == []
