@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,11 +15,14 @@ from pathlib import Path
 from assistant import audio_io
 from assistant import events as ev
 from assistant.audio import AudioSink, AudioSource
-from assistant.basic_handler import BasicHandler
 from assistant.config import Settings
 from assistant.engines import build_engines
 from assistant.errors import AudioError
+from assistant.paths import data_dir
 from assistant.pipeline import Pipeline
+from assistant.scheduler import SystemClock
+from assistant.skill_host import SkillHost
+from assistant.store import Store
 from assistant.timeline import Timeline
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,7 +97,7 @@ async def run_assistant(
         print(note, file=sys.stderr)
     engines = await asyncio.to_thread(build_engines, settings)
     pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=timeline)
-    pipeline.handler = BasicHandler(pipeline)
+    host = await start_skill_host(pipeline, timeline, data_dir())
     try:
         if plan.source is None:
             assert text is not None
@@ -103,6 +107,8 @@ async def run_assistant(
                 plan.source, realtime=plan.realtime, startup_s=time.perf_counter() - started
             )
     finally:
+        await host.close()
+        host.store.close()
         await pipeline.aclose()
     _summarize(timeline, settings, plan)
     return 0
@@ -125,6 +131,33 @@ def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:
             f"{plan.source.name}. Say it first, or use --text.",
             file=sys.stderr,
         )
+
+
+async def start_skill_host(
+    pipeline: Pipeline, emit: Callable[[ev.Event], None], folder: Path
+) -> SkillHost:
+    """Skills, intents, the reminder store and scheduler, speaking through `pipeline`."""
+    from skills import load_skills
+    from skills.intents import IntentRecognizer
+
+    async def notify(event: ev.Notification) -> None:
+        emit(event)
+
+    store = Store.open(folder)
+    host = SkillHost(
+        load_skills(),
+        IntentRecognizer.load(),
+        store,
+        SystemClock(),
+        say=pipeline.say,
+        ask=pipeline.ask,
+        display=pipeline.display,
+        notify=notify,
+        elapsed=pipeline.now,
+    )
+    pipeline.handler = host
+    await host.start()
+    return host
 
 
 def run(settings: Settings, *, text: str | None, as_json: bool, started: float) -> int:

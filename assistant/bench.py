@@ -16,18 +16,19 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from assistant import audio_io
 from assistant import events as ev
-from assistant.app import bundled_sample
+from assistant.app import bundled_sample, start_skill_host
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
 from assistant.audio_convert import resample
-from assistant.basic_handler import BasicHandler
 from assistant.config import Settings, replace
 from assistant.engines import build_engines
 from assistant.pipeline import Engines, Pipeline
@@ -102,10 +103,13 @@ async def _one_turn(engines: Engines, settings: Settings, spoken: Spoken) -> dic
         dialog=replace(settings, "dialog", follow_up_s=0.0).dialog,
         emit=events.append,
     )
-    pipeline.handler = BasicHandler(pipeline)
-    source = PacedArray(spoken.pcm)
-    await pipeline.run(source, realtime=True)
-    await pipeline.aclose()
+    with tempfile.TemporaryDirectory() as tmp:
+        host = await start_skill_host(pipeline, events.append, Path(tmp))
+        source = PacedArray(spoken.pcm)
+        await pipeline.run(source, realtime=True)
+        await host.close()
+        host.store.close()
+        await pipeline.aclose()
     origin = source.started - pipeline.clock_origin  # stream position 0 on the pipeline clock
 
     def at(kind: type[ev.Event]) -> float | None:
@@ -139,11 +143,14 @@ async def _idle_cpu(engines: Engines, settings: Settings, seconds: float) -> flo
     pipeline = Pipeline(
         engines, audio_io.NullSink(), vad=settings.vad, dialog=settings.dialog, emit=lambda _e: None
     )
-    pipeline.handler = BasicHandler(pipeline)
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    await pipeline.run(PacedArray(pcm), realtime=True)
-    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    await pipeline.aclose()
+    with tempfile.TemporaryDirectory() as tmp:
+        host = await start_skill_host(pipeline, lambda _e: None, Path(tmp))
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        await pipeline.run(PacedArray(pcm), realtime=True)
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        await host.close()
+        host.store.close()
+        await pipeline.aclose()
     return cpu / wall
 
 

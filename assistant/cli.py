@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from assistant import cli_skills
 from assistant import config as cfg
 from assistant.errors import SottovoceError
 from models.errors import ModelError
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the defaults, documented, to the config file if it does not exist",
     )
     p.set_defaults(handler=_cmd_config)
+
+    cli_skills.add_parsers(sub)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bench = p.add_subparsers(title="benchmarks", metavar="WHAT")

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from assistant import paths
 from assistant.store import Store, StoreError
 from skills.intents import IntentRecognizer
 from skills.sdk import Job
 
 
 def data_dir(override: str | None = None) -> Path:
-    """`--home`, else $SOTTOVOCE_HOME, else the platform's user data dir."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get("SOTTOVOCE_HOME"):
-        return Path(os.environ["SOTTOVOCE_HOME"]).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("sottovoce"))
+    """`--home`, else the assistant's data dir ($SOTTOVOCE_HOME/data or the platform's)."""
+    return Path(override).expanduser() if override else paths.data_dir()
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -36,6 +36,7 @@ from models.protocols import (
     VoiceActivityDetector,
     WakeWordDetector,
 )
+from skills.sdk import Intent
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,17 +53,6 @@ class SystemClock:
         return time.monotonic()
 
 
-class IntentLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def slots(self) -> Any: ...
-
-    @property
-    def confidence(self) -> float: ...
-
-
 class TurnIO(Protocol):
     """What a handler may do during a turn (the pipeline implements it)."""
 
@@ -76,9 +66,9 @@ class TurnIO(Protocol):
 class TurnHandler(Protocol):
     """Understands a transcript, then acts on it (speaking through the pipeline's TurnIO)."""
 
-    def recognize(self, text: str) -> IntentLike: ...
+    def recognize(self, text: str) -> Intent: ...
 
-    async def handle(self, intent: IntentLike) -> None: ...
+    async def handle(self, intent: Intent) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +143,7 @@ class Pipeline:
         self._stop_checks: set[asyncio.Task[None]] = set()
         self._realtime = True
         self._text_mode = False
+        self._speaking = asyncio.Lock()
         self._needs_audio = asyncio.Event()  # a turn waits for an answer (non-real-time input)
 
     # ---- public ---------------------------------------------------------------------------
@@ -212,6 +203,10 @@ class Pipeline:
 
     async def say(self, text: str) -> None:
         """Speak `text`, sentence by sentence, as soon as each sentence is synthesized."""
+        async with self._speaking:  # one voice at a time (a reminder may fall due mid-turn)
+            await self._say(text)
+
+    async def _say(self, text: str) -> None:
         self.emit(ev.Reply, text=text)
         loop = asyncio.get_running_loop()
         tts = self._engines.tts

@@ -128,6 +128,12 @@ class SkillHost:
     async def close(self) -> None:
         await self.scheduler.stop()
 
+    def recognize(self, text: str) -> Intent:
+        return self.recognizer.recognize(text)
+
+    async def handle(self, intent: Intent) -> None:
+        await self.dispatch(intent)
+
     async def handle_text(self, text: str) -> Intent:
         """Recognize `text`, run the skill for it, return the intent (for the pipeline's event)."""
         intent = self.recognizer.recognize(text)

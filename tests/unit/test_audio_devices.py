@@ -284,12 +284,12 @@ async def test_speaker_stop_silences_at_once(fake_sd: FakeSoundDevice) -> None:
     await asyncio.wait_for(playing, 0.5)
     output: FakeOutput = fake_sd.streams[0]  # type: ignore[assignment]
     blocks_at_stop = len(output.played)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
     after = output.played[blocks_at_stop + 1 :]  # the block being filled at the stop may finish
     assert after and all(not block.any() for block in after)
     started = time.perf_counter()
     await sink.drain()  # nothing left to hear
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.5
     await sink.close()
 
 

@@ -119,7 +119,7 @@ async def test_paced_null_sink_takes_as_long_as_the_audio() -> None:
     accepted = time.perf_counter() - started
     await sink.drain()
     drained = time.perf_counter() - started
-    assert accepted < 0.35  # accepted while the rest "plays", like a speaker's buffer
+    assert accepted < 0.45  # accepted while the rest "plays", like a speaker's buffer
     assert 0.55 <= drained < 1.5
 
 
@@ -132,4 +132,4 @@ async def test_paced_null_sink_stop_wakes_play_and_drain() -> None:
     started = time.perf_counter()
     await sink.stop()
     await asyncio.wait_for(asyncio.gather(playing, draining), 1.0)
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.5  # not the 5 s the audio lasts

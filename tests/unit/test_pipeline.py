@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from assistant import events as ev
-from assistant.basic_handler import BasicHandler
 from assistant.config import DialogSettings, VadSettings
 from assistant.pipeline import Engines, Pipeline, is_stop_phrase
 from models.protocols import Pcm
+from tests.unit.basic_handler import BasicHandler
 from tests.unit.fakes import (
     SILENCE,
     SPEECH,

@@ -1,14 +1,13 @@
-"""The handler used until the skills land: it tells the time and stops, and says so politely."""
+"""A scripted handler for pipeline tests: it tells the time and declines the rest."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from assistant.pipeline import IntentLike, TurnIO
+from assistant.pipeline import TurnIO
+from skills.sdk import Intent
 
 _TIME = re.compile(r"\b(what(?:'s| is)? (?:the )?time|time is it|the time|what hour)\b")
 _DATE = re.compile(r"\b(what(?:'s| is)? (?:the |today's )?date|what day|today's date)\b")
@@ -18,22 +17,15 @@ _STOP = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BasicIntent:
-    name: str
-    slots: dict[str, Any] = field(default_factory=dict)
-    confidence: float = 1.0
-
-
-def classify(text: str) -> BasicIntent:
+def classify(text: str) -> Intent:
     lowered = text.lower().strip()
     if _STOP.match(lowered):
-        return BasicIntent("stop")
+        return Intent("stop")
     if _TIME.search(lowered):
-        return BasicIntent("time.query")
+        return Intent("time.query")
     if _DATE.search(lowered):
-        return BasicIntent("time.query", {"what": "date"})
-    return BasicIntent("answer", confidence=0.0)
+        return Intent("time.query", {"what": "date"})
+    return Intent("answer", confidence=0.0)
 
 
 def spoken_time(now: dt.datetime) -> str:
@@ -56,10 +48,10 @@ class BasicHandler:
         self._io = io
         self._now = now or (lambda: dt.datetime.now().astimezone())
 
-    def recognize(self, text: str) -> BasicIntent:
+    def recognize(self, text: str) -> Intent:
         return classify(text)
 
-    async def handle(self, intent: IntentLike) -> None:
+    async def handle(self, intent: Intent) -> None:
         if intent.name == "time.query":
             now = self._now()
             reply = spoken_date(now) if intent.slots.get("what") == "date" else spoken_time(now)
