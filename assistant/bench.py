@@ -187,6 +187,8 @@ def _stats(values: list[float]) -> dict[str, float]:
 
 
 def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
+    # First, while this process is small: a forked child's peak RSS counts the parent's pages.
+    startup, rss_mb = _startup_and_rss()
     t0 = time.perf_counter()
     engines = build_engines(settings)
     load_s = time.perf_counter() - t0
@@ -202,7 +204,6 @@ def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
             for _ in range(repeat):
                 turns.append(asyncio.run(_one_turn(engines, settings, spoken)))
     idle = asyncio.run(_idle_cpu(engines, settings, seconds=15.0))
-    startup, rss_mb = _startup_and_rss()
     keys = [
         "wake_event_ms",
         "endpoint_ms",

@@ -61,6 +61,12 @@ class VadSettings:
         lo=0.0,
         hi=2.0,
     )
+    early_endpoint: bool = _f(
+        True,
+        "End the utterance as soon as the speculative transcript is "
+        "a command a skill clearly understands, instead of waiting out "
+        "the full silence.",
+    )
     speculate_s: float = _f(
         0.2,
         "Silence after which recognition starts speculatively, before "

@@ -67,7 +67,7 @@ class SpeechStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpeechEnded(Event):
-    reason: str  # "silence" or "max_length"
+    reason: str  # "silence", "understood" (early endpoint) or "max_length"
     speech_s: float
 
     def describe(self) -> str:

@@ -41,6 +41,7 @@ from skills.sdk import Intent
 _LOGGER = logging.getLogger(__name__)
 
 STOP_WORDS = frozenset({"stop", "cancel", "quiet", "enough", "shut up", "never mind", "nevermind"})
+EARLY_ENDPOINT_CONFIDENCE = 0.9
 _WORD_RE = re.compile(r"[a-z']+")
 
 
@@ -366,6 +367,26 @@ class Pipeline:
         ):
             cap.speculation_samples = cap.samples
             cap.speculation = asyncio.ensure_future(self._transcribe(cap.pcm()))
+            if self._vad.early_endpoint and self._realtime:
+                cap.speculation.add_done_callback(lambda task: self._early_endpoint(cap, task))
+
+    def _early_endpoint(self, cap: _Capture, task: asyncio.Task[str]) -> None:
+        """End the utterance before the full silence when the guess is a clear command.
+
+        A speculative transcript that a skill confidently understands (not the language-model
+        fallback) is very likely the whole command; waiting out the rest of the silence would
+        only add latency. Anything less certain waits for the normal endpoint.
+        """
+        if self._capture is not cap or cap.speculation is not task or task.cancelled():
+            return
+        if task.exception() is not None or self.handler is None:
+            return
+        text = task.result()
+        if not text.strip():
+            return
+        intent = self.handler.recognize(text)
+        if intent.name != "answer" and intent.confidence >= EARLY_ENDPOINT_CONFIDENCE:
+            self._end_capture("understood")
 
     def _end_capture(self, reason: str | None) -> None:
         cap = self._capture

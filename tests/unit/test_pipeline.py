@@ -253,6 +253,29 @@ async def test_unknown_request_is_declined_politely() -> None:
     assert "can't do that yet" in reply.text
 
 
+async def test_early_endpoint_when_the_guess_is_understood() -> None:
+    events: list[ev.Event] = []
+    pipeline = Pipeline(
+        Engines(
+            wake=FakeWake(),
+            vad=FakeVad(),
+            asr=FakeAsr({1: "what time is it", 2: "hmm"}),
+            tts=FakeTts(),
+        ),
+        RecordingSink(),
+        vad=VadSettings(silence_s=2.0, speculate_s=0.1),
+        dialog=DialogSettings(follow_up_s=0.0),
+        emit=events.append,
+        clock=FakeClock(),
+    )
+    pipeline.handler = BasicHandler(pipeline, now=lambda: NOON)
+    audio = [*command(1), *chunks_of(SILENCE, 2.0), *command(2), *chunks_of(SILENCE, 2.0)]
+    await pipeline.run(SlowSource(audio), realtime=True)
+    ends = [e for e in events if isinstance(e, ev.SpeechEnded)]
+    # "what time is it" is a clear command: no need to wait 2 s. "hmm" is not: it waits.
+    assert [e.reason for e in ends] == ["understood", "silence"]
+
+
 def test_stop_phrases() -> None:
     assert is_stop_phrase("Stop.")
     assert is_stop_phrase("okay stop")
