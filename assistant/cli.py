@@ -13,6 +13,7 @@ from pathlib import Path
 from assistant import cli_skills
 from assistant import config as cfg
 from assistant.errors import SottovoceError
+from assistant.evaluate import cli as evaluate_cli
 from models.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_config)
 
     cli_skills.add_parsers(sub)
+    evaluate_cli.add_parsers(sub)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bench = p.add_subparsers(title="benchmarks", metavar="WHAT")

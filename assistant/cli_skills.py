@@ -67,15 +67,15 @@ def cmd_intent(args: argparse.Namespace) -> int:
 
 
 def _evaluate(recognizer: IntentRecognizer, path: Path) -> int:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    for row in rows[:20]:
-        recognizer.recognize(str(row["text"]))  # warm caches before timing
-    report = recognizer.evaluate(rows)
-    print(f"{path}: {report.total} utterances")
-    print(f"accuracy {report.accuracy:.1%}  p95 {report.p95_ms():.2f} ms per utterance")
-    print(f"{'intent':<22}{'precision':>10}{'recall':>8}{'support':>9}")
-    for name, (precision, recall, support) in report.per_intent.items():
-        print(f"{name:<22}{precision:>10.2f}{recall:>8.2f}{support:>9}")
+    from assistant.evaluate import intents as intent_eval
+    from assistant.evaluate.data import EvalError
+
+    try:
+        report = intent_eval.evaluate(path, recognizer)
+    except EvalError as err:
+        print(f"intent: {err.message}", file=sys.stderr)
+        return 1
+    print("\n".join(intent_eval.render(report)))
     return 0
 
 

@@ -138,9 +138,16 @@ class MoonshineRecognizer:
     def transcribe(self, audio: Pcm) -> str:
         if audio.size == 0:
             return ""
-        transcript = self._transcriber.transcribe_without_streaming(
-            _to_float(audio).tolist(), sample_rate=SAMPLE_RATE
-        )
+        # A fresh stream per utterance: moonshine-voice 0.1.0's non-streaming call carries
+        # state over, so a clip's text depended on the clip before it ("You can We must...").
+        stream = self._transcriber.create_stream()
+        try:
+            stream.start()
+            stream.add_audio(_to_float(audio).tolist(), SAMPLE_RATE)
+            stream.stop()
+            transcript = stream.update_transcription(self._transcriber.MOONSHINE_FLAG_FORCE_UPDATE)
+        finally:
+            stream.close()
         lines = (str(line.text).strip() for line in transcript.lines)
         return " ".join(line for line in lines if line)
 

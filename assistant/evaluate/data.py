@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import SottovoceError
+from assistant.errors import AudioError, SottovoceError
+from assistant.wav_io import read_wav_16k_mono
+from models.protocols import Pcm
 
 
 class EvalError(SottovoceError):
@@ -126,12 +128,40 @@ def find_file(path: Path, names: Sequence[str]) -> Path:
     raise EvalError(f"{path} holds none of {', '.join(names)}.", code="eval_missing")
 
 
-def audio_path(table: Path, row: Row, column: str = "file") -> Path | Problem:
-    """The audio file a row names, relative to its table; a problem if it is not there."""
-    wav = (table.parent / row.get(column)).resolve()
-    if not wav.is_file():
-        return Problem(path=str(table), line=row.line, message=f"audio file {wav} not found")
-    return wav
+def audio_rows(
+    path: Path,
+    names: Sequence[str],
+    *,
+    required: Sequence[str],
+    default_header: Sequence[str] | None = None,
+) -> tuple[Path, list[tuple[Row, Path]], list[Problem]]:
+    """The table in `path` (a file, or the first of `names` in a folder), each usable row with
+    the audio file it names (`file` column, relative to the table), and the problems."""
+    table = find_file(path, names)
+    rows, problems = read_table(table, required=required, default_header=default_header)
+    found: list[tuple[Row, Path]] = []
+    for row in rows:
+        wav = (table.parent / row.get("file")).resolve()
+        if wav.is_file():
+            found.append((row, wav))
+        else:
+            problems.append(
+                Problem(path=str(table), line=row.line, message=f"audio file {wav} not found")
+            )
+    return table, found, problems
+
+
+def read_audio(table: Path, line: int, wav: Path) -> Pcm | Problem:
+    """A WAV file as the assistant hears it, or the problem that stops it being read."""
+    try:
+        return read_wav_16k_mono(wav)
+    except AudioError as err:
+        return Problem(path=str(table), line=line, message=err.message)
+
+
+def in_order(problems: list[Problem]) -> list[Problem]:
+    """Problems by file and line, the order a reader fixes them in."""
+    return sorted(problems, key=lambda p: (p.path, p.line))
 
 
 def percentile(values: Sequence[float], q: float) -> float:
