@@ -20,6 +20,7 @@ from assistant.engines import build_engines
 from assistant.errors import AudioError
 from assistant.paths import data_dir
 from assistant.pipeline import Pipeline
+from assistant.podcasts.media import PodcastMedia
 from assistant.scheduler import SystemClock
 from assistant.skill_host import SkillHost
 from assistant.store import Store
@@ -96,8 +97,11 @@ async def run_assistant(
     for note in plan.notes:
         print(note, file=sys.stderr)
     engines = await asyncio.to_thread(build_engines, settings)
-    pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=timeline)
-    host = await start_skill_host(pipeline, timeline, data_dir())
+    ducking = _Ducking(timeline)
+    pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=ducking)
+    media = PodcastMedia.open(data_dir(), _media_sink(settings, plan.sink))
+    ducking.media = media
+    host = await start_skill_host(pipeline, timeline, data_dir(), media)
     try:
         if plan.source is None:
             assert text is not None
@@ -109,6 +113,7 @@ async def run_assistant(
     finally:
         await host.close()
         host.store.close()
+        await media.close()
         await pipeline.aclose()
     _summarize(timeline, settings, plan)
     return 0
@@ -133,8 +138,40 @@ def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:
         )
 
 
+class _Ducking:
+    """Passes events on; lowers a playing episode while a turn is open."""
+
+    def __init__(self, emit: Callable[[ev.Event], None]) -> None:
+        self._emit = emit
+        self.media: PodcastMedia | None = None
+
+    def __call__(self, event: ev.Event) -> None:
+        if self.media is not None:
+            if isinstance(event, ev.TurnStarted):
+                self.media.duck(True)
+            elif isinstance(event, ev.TurnEnded):
+                self.media.duck(False)
+        self._emit(event)
+
+
+def _media_sink(settings: Settings, reply_sink: AudioSink) -> AudioSink:
+    """Episodes play on their own stream: the speaker, or a WAV beside the reply WAV."""
+    if isinstance(reply_sink, audio_io.WavFileSink):
+        path = Path(reply_sink.path)
+        return audio_io.WavFileSink(path.with_name(f"{path.stem}.media.wav"))
+    if isinstance(reply_sink, audio_io.SpeakerSink):
+        try:
+            return audio_io.SpeakerSink(_device(settings.audio.output_device))
+        except AudioError:
+            pass
+    return audio_io.NullSink()
+
+
 async def start_skill_host(
-    pipeline: Pipeline, emit: Callable[[ev.Event], None], folder: Path
+    pipeline: Pipeline,
+    emit: Callable[[ev.Event], None],
+    folder: Path,
+    media: PodcastMedia | None = None,
 ) -> SkillHost:
     """Skills, intents, the reminder store and scheduler, speaking through `pipeline`."""
     from skills import load_skills
@@ -153,6 +190,7 @@ async def start_skill_host(
         ask=pipeline.ask,
         display=pipeline.display,
         notify=notify,
+        media=media,
         elapsed=pipeline.now,
     )
     pipeline.handler = host

@@ -17,7 +17,17 @@ from assistant.scheduler import Clock, Due, Scheduler
 from assistant.store import SkillStorage, Store
 from skills import remind
 from skills.intents import ANSWER, IntentRecognizer
-from skills.sdk import AudioClip, Intent, Job, Jobs, JobSpec, LanguageModel, Skill, Storage
+from skills.sdk import (
+    AudioClip,
+    Intent,
+    Job,
+    Jobs,
+    JobSpec,
+    LanguageModel,
+    MediaController,
+    Skill,
+    Storage,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +60,10 @@ class _Context:
 
     async def ask(self, question: str) -> str | None:
         return await self._host.ask(question)
+
+    @property
+    def media(self) -> MediaController | None:
+        return self._host.media
 
     @property
     def storage(self) -> Storage:
@@ -94,6 +108,7 @@ class SkillHost:
         play: Play | None = None,
         notify: Notify = _no_notify,
         lm: LanguageModel | None = None,
+        media: MediaController | None = None,
         elapsed: Callable[[], float] | None = None,
     ) -> None:
         self.recognizer = recognizer
@@ -104,6 +119,7 @@ class SkillHost:
         self.display = display
         self.play = play
         self.lm = lm
+        self.media = media
         self._notify = notify
         started = time.monotonic()
         self._elapsed = elapsed or (lambda: time.monotonic() - started)

@@ -9,7 +9,7 @@ group `sottovoce.skills`; the built-in skills register the same way in `pyprojec
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -97,9 +97,131 @@ class Jobs(Protocol):
 
 
 class LanguageModel(Protocol):
-    """The small on-device LM, once present."""
+    """The small on-device LM. `prompt` is the user's turn; the model applies its chat template
+    with `system` (or its own default system prompt) before it."""
 
-    async def complete(self, prompt: str, *, max_tokens: int = 128) -> str: ...
+    async def complete(
+        self, prompt: str, *, max_tokens: int = 128, system: str | None = None
+    ) -> str: ...
+
+    def stream(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 128,
+        system: str | None = None,
+        stop: Sequence[str] = (),
+    ) -> AsyncGenerator[str, None]:
+        """The reply in pieces as it is generated. Closing it early (`aclose()`, best with
+        `contextlib.aclosing`; a bare `break` closes it only when garbage-collected) or
+        cancelling the consuming task on barge-in stops generation within one token."""
+        ...
+
+    @property
+    def context_tokens(self) -> int:
+        """How many tokens a prompt and its reply may take together."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpisodeInfo:
+    """A podcast episode as skills see it. `description` is plain text (the show notes)."""
+
+    id: int
+    podcast: str
+    title: str
+    description: str = ""
+    published: datetime | None = None
+    duration_s: float | None = None
+    downloaded: bool = False
+    position_s: float = 0.0
+    finished: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PodcastInfo:
+    id: int
+    title: str
+    description: str = ""
+    episodes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NowPlaying:
+    episode: EpisodeInfo
+    position_s: float
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowNotes:
+    """What "summarize this episode" works from: the description and, when known, the transcript."""
+
+    episode: EpisodeInfo
+    description: str
+    transcript: str | None = None
+
+
+class MediaError(Exception):
+    """A media request failed; `message` is fit to say to the user."""
+
+    code = "media"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class MediaController(Protocol):
+    """Podcasts and the episode player. Raises `MediaError` with a sentence for the user."""
+
+    def podcasts(self) -> list[PodcastInfo]: ...
+
+    def episodes(
+        self, podcast_id: int | None = None, *, limit: int | None = None
+    ) -> list[EpisodeInfo]:
+        """Newest first; only episodes that have audio."""
+        ...
+
+    async def play(self, episode_id: int, *, from_start: bool = False) -> EpisodeInfo:
+        """Play (downloading first if needed) from the saved position; returns once audio plays."""
+        ...
+
+    async def pause(self) -> bool: ...
+
+    async def resume(self) -> EpisodeInfo | None:
+        """Resume the paused episode, else the last one played, where it stopped."""
+        ...
+
+    async def stop(self) -> bool: ...
+
+    async def skip(self, seconds: float) -> float | None:
+        """Move by `seconds` (negative: back); the new position, or None when nothing is loaded."""
+        ...
+
+    async def next(self) -> EpisodeInfo | None: ...
+
+    async def previous(self) -> EpisodeInfo | None: ...
+
+    def now_playing(self) -> NowPlaying | None: ...
+
+    def show_notes(self, episode_id: int | None = None) -> ShowNotes | None:
+        """Notes of `episode_id`, else of the playing (or last played) episode."""
+        ...
+
+
+def media_of(ctx: SkillContext) -> MediaController | None:
+    """The context's media controller, or None where the host offers none.
+
+    `media` is optional so that hosts and test contexts written before it still satisfy
+    `SkillContext`; skills reach it only through this function.
+    """
+    media: MediaController | None = getattr(ctx, "media", None)
+    return media
 
 
 class SkillContext(Protocol):

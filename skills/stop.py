@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from skills.sdk import Intent, SkillContext
+from skills.sdk import Intent, SkillContext, media_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -14,4 +14,7 @@ class StopSkill:
     intents = frozenset({"stop"})
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
-        _LOGGER.debug("stop: nothing to say")
+        """A bare "stop" also stops an episode that is playing."""
+        media = media_of(ctx)
+        if media is not None and await media.stop():
+            _LOGGER.debug("stop: playback stopped")

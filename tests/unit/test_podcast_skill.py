@@ -1,0 +1,243 @@
+"""The podcast skill: utterances through the real intent recognizer into a fake media controller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from skills.intents import IntentRecognizer
+from skills.podcast import PodcastSkill, match_podcast, say_duration, search_episodes
+from skills.sdk import (
+    AudioClip,
+    EpisodeInfo,
+    Job,
+    Jobs,
+    JobSpec,
+    LanguageModel,
+    MediaError,
+    NowPlaying,
+    PodcastInfo,
+    ShowNotes,
+    Storage,
+)
+
+PODCASTS = [
+    PodcastInfo(id=1, title="Interconnects", episodes=3),
+    PodcastInfo(id=2, title="The Daily", episodes=1),
+    PodcastInfo(id=3, title="Giant Bombcast", episodes=1),
+]
+EPISODES = [
+    EpisodeInfo(id=13, podcast="Interconnects", title="OpenAI's o3", downloaded=True,
+                description="Reasoning models and their costs."),
+    EpisodeInfo(id=12, podcast="Interconnects", title="DeepSeek V3 and the cost of training",
+                downloaded=True, description="A Chinese lab's frontier model."),
+    EpisodeInfo(id=11, podcast="Interconnects", title="Tülu 3", downloaded=False,
+                description="Open post-training recipes, with DeepSeek mentioned once."),
+    EpisodeInfo(id=21, podcast="The Daily", title="An election", downloaded=True),
+    EpisodeInfo(id=31, podcast="Giant Bombcast", title="Call of Tuesday", downloaded=True),
+]  # fmt: skip
+BY_PODCAST = {1: EPISODES[:3], 2: EPISODES[3:4], 3: EPISODES[4:]}
+
+
+@dataclass
+class FakeMedia:
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    playing: EpisodeInfo | None = None
+    paused: bool = False
+    podcast_list: list[PodcastInfo] = field(default_factory=lambda: list(PODCASTS))
+
+    def podcasts(self) -> list[PodcastInfo]:
+        return self.podcast_list
+
+    def episodes(
+        self, podcast_id: int | None = None, *, limit: int | None = None
+    ) -> list[EpisodeInfo]:
+        eps = BY_PODCAST.get(podcast_id, []) if podcast_id else EPISODES
+        return eps[:limit] if limit else eps
+
+    async def play(self, episode_id: int, *, from_start: bool = False) -> EpisodeInfo:
+        self.calls.append(("play", (episode_id, from_start)))
+        self.playing = next(e for e in EPISODES if e.id == episode_id)
+        return self.playing
+
+    async def pause(self) -> bool:
+        self.calls.append(("pause", None))
+        was, self.paused = self.playing is not None and not self.paused, True
+        return was
+
+    async def resume(self) -> EpisodeInfo | None:
+        self.calls.append(("resume", None))
+        self.paused = False
+        return self.playing
+
+    async def stop(self) -> bool:
+        self.calls.append(("stop", None))
+        was, self.playing = self.playing is not None, None
+        return was
+
+    async def skip(self, seconds: float) -> float | None:
+        self.calls.append(("skip", seconds))
+        return None if self.playing is None else 60.0 + seconds
+
+    async def next(self) -> EpisodeInfo | None:
+        self.calls.append(("next", None))
+        return None
+
+    async def previous(self) -> EpisodeInfo | None:
+        self.calls.append(("previous", None))
+        return EPISODES[1]
+
+    def now_playing(self) -> NowPlaying | None:
+        if self.playing is None:
+            return None
+        return NowPlaying(episode=self.playing, position_s=754, paused=self.paused)
+
+    def show_notes(self, episode_id: int | None = None) -> ShowNotes | None:
+        return None
+
+
+class FakeContext:
+    def __init__(self, media: FakeMedia | None) -> None:
+        self.media = media
+        self.said: list[str] = []
+        self.shown: list[str] = []
+
+    async def say(self, text: str) -> None:
+        self.said.append(text)
+
+    async def display(self, text: str) -> None:
+        self.shown.append(text)
+
+    async def play(self, audio: AudioClip) -> None:
+        pass
+
+    async def ask(self, question: str) -> str | None:
+        return None
+
+    @property
+    def storage(self) -> Storage:
+        raise NotImplementedError
+
+    @property
+    def jobs(self) -> Jobs:
+        raise NotImplementedError
+
+    @property
+    def lm(self) -> LanguageModel | None:
+        return None
+
+    def now(self) -> datetime:
+        return datetime(2025, 1, 10, tzinfo=UTC)
+
+    def schedule(self, spec: JobSpec) -> Job:
+        raise NotImplementedError
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> IntentRecognizer:
+    return IntentRecognizer.load()
+
+
+async def _run(recognizer: IntentRecognizer, text: str, media: FakeMedia | None) -> FakeContext:
+    intent = recognizer.recognize(text)
+    skill = PodcastSkill()
+    assert intent.name in skill.intents, intent
+    ctx = FakeContext(media)
+    await skill.handle(intent, ctx)
+    return ctx
+
+
+@pytest.mark.parametrize(
+    ("text", "episode_id", "from_start"),
+    [
+        ("hey jarvis play the latest Interconnects episode", 13, False),
+        ("play the latest episode of interconnects", 13, False),
+        ("play Interconnects", 13, False),
+        ("play inter connects", 13, False),
+        ("play the episode about DeepSeek", 12, False),
+        ("play the interconnects episode about deep seek", 12, False),
+        ("play the first episode of interconnects", 11, False),
+        ("play the daily from the beginning", 21, True),
+        ("play the latest episode of the daly", 21, False),
+        ("play giant bomb cast", 31, False),
+        ("play the latest episode", 13, False),
+        ("play the next episode of the daily", 21, False),
+    ],
+)
+async def test_play(
+    recognizer: IntentRecognizer, text: str, episode_id: int, from_start: bool
+) -> None:
+    media = FakeMedia()
+    ctx = await _run(recognizer, text, media)
+    assert media.calls == [("play", (episode_id, from_start))], ctx.said
+    assert ctx.shown and ctx.shown[-1].startswith("▶")
+
+
+async def test_not_downloaded_says_so_first(recognizer: IntentRecognizer) -> None:
+    media = FakeMedia()
+    ctx = await _run(recognizer, "play the episode about post-training recipes", media)
+    assert ctx.said == ["Downloading Tülu 3 first."]
+    assert media.calls == [("play", (11, False))]
+
+
+async def test_unknown_names_and_episodes(recognizer: IntentRecognizer) -> None:
+    ctx = await _run(recognizer, "play the episode about knitting", FakeMedia())
+    assert ctx.said == ["I couldn't find an episode about knitting."]
+    ctx = await _run(recognizer, "play some music", FakeMedia())
+    assert ctx.said == ["I couldn't find an episode about some music."]
+    ctx = await _run(recognizer, "play interconnects", FakeMedia(podcast_list=[]))
+    assert "no podcasts" in ctx.said[0]
+
+
+async def test_controls(recognizer: IntentRecognizer) -> None:
+    media = FakeMedia()
+    await _run(recognizer, "play interconnects", media)
+    await _run(recognizer, "pause", media)
+    await _run(recognizer, "skip ahead thirty seconds", media)
+    await _run(recognizer, "go back 10 seconds", media)
+    ctx = await _run(recognizer, "what's playing", media)
+    assert ctx.said == ["OpenAI's o3, from Interconnects, paused at 12 minutes 34 seconds."]
+    await _run(recognizer, "resume", media)
+    ctx = await _run(recognizer, "next episode", media)
+    assert ctx.said == ["There's no next episode."]
+    ctx = await _run(recognizer, "previous episode", media)
+    assert ctx.shown == ["▶ Interconnects: DeepSeek V3 and the cost of training"]
+    await _run(recognizer, "stop the podcast", media)
+    ctx = await _run(recognizer, "pause", media)
+    assert ctx.said == ["Nothing is playing."]
+    names = [c[0] for c in media.calls]
+    assert names == ["play", "pause", "skip", "skip", "resume", "next", "previous", "stop",
+                     "pause"]  # fmt: skip
+    assert media.calls[2] == ("skip", 30) and media.calls[3] == ("skip", -10)
+
+
+async def test_list(recognizer: IntentRecognizer) -> None:
+    ctx = await _run(recognizer, "what podcasts do i have", FakeMedia())
+    assert ctx.said == ["You have 3 podcasts: Interconnects, The Daily and Giant Bombcast."]
+    ctx = await _run(recognizer, "list episodes of interconnects", FakeMedia())
+    assert ctx.said[0].startswith("The latest from Interconnects: OpenAI's o3. DeepSeek V3")
+
+
+async def test_without_media_or_with_errors(recognizer: IntentRecognizer) -> None:
+    ctx = await _run(recognizer, "pause", None)
+    assert ctx.said == ["Podcasts aren't set up on this assistant."]
+
+    class Failing(FakeMedia):
+        async def play(self, episode_id: int, *, from_start: bool = False) -> EpisodeInfo:
+            raise MediaError("The download failed: the server was not found.")
+
+    ctx = await _run(recognizer, "play interconnects", Failing())
+    assert ctx.said == ["The download failed: the server was not found."]
+
+
+def test_matching_helpers() -> None:
+    assert match_podcast("inter connects", PODCASTS) == PODCASTS[0]
+    assert match_podcast("the daly", PODCASTS) == PODCASTS[1]
+    assert match_podcast("knitting weekly", PODCASTS) is None
+    assert search_episodes("deepseek", EPISODES) == EPISODES[1]
+    assert search_episodes("the", EPISODES) is None
+    assert say_duration(3725) == "1 hour 2 minutes"
+    assert say_duration(61) == "1 minute 1 second"
