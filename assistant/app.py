@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant import audio_io
 from assistant import events as ev
@@ -25,6 +26,11 @@ from assistant.scheduler import SystemClock
 from assistant.skill_host import SkillHost
 from assistant.store import Store
 from assistant.timeline import Timeline
+from models.errors import ModelError
+from skills.sdk import LanguageModel
+
+if TYPE_CHECKING:
+    from models.lm import AssistantLanguageModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,12 +102,14 @@ async def run_assistant(
     plan = plan_run(settings, text=text, started=started)
     for note in plan.notes:
         print(note, file=sys.stderr)
+    lm_task = asyncio.create_task(asyncio.to_thread(load_language_model, settings), name="lm")
     engines = await asyncio.to_thread(build_engines, settings)
+    lm = await lm_task
     ducking = _Ducking(timeline)
     pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=ducking)
     media = PodcastMedia.open(data_dir(), _media_sink(settings, plan.sink))
     ducking.media = media
-    host = await start_skill_host(pipeline, timeline, data_dir(), media)
+    host = await start_skill_host(pipeline, timeline, data_dir(), media, lm)
     try:
         if plan.source is None:
             assert text is not None
@@ -114,6 +122,8 @@ async def run_assistant(
         await host.close()
         host.store.close()
         await media.close()
+        if lm is not None:
+            lm.close()
         await pipeline.aclose()
     _summarize(timeline, settings, plan)
     return 0
@@ -167,11 +177,32 @@ def _media_sink(settings: Settings, reply_sink: AudioSink) -> AudioSink:
     return audio_io.NullSink()
 
 
+def load_language_model(settings: Settings) -> AssistantLanguageModel | None:
+    """The configured LM, or None (with the reason logged) if there is none to load."""
+    if not settings.lm.enabled:
+        return None
+    from models.lm import AssistantLanguageModel, resolve
+
+    try:
+        return AssistantLanguageModel.load(
+            resolve(data_dir() / "models", settings.lm.model or None)
+        )
+    except ModelError as err:
+        _LOGGER.warning("no language model: %s", err.message)
+        print(
+            f"No language model ({err.message}); open questions get a short apology. "
+            "Run `sottovoce models prepare`.",
+            file=sys.stderr,
+        )
+        return None
+
+
 async def start_skill_host(
     pipeline: Pipeline,
     emit: Callable[[ev.Event], None],
     folder: Path,
     media: PodcastMedia | None = None,
+    lm: LanguageModel | None = None,
 ) -> SkillHost:
     """Skills, intents, the reminder store and scheduler, speaking through `pipeline`."""
     from skills import load_skills
@@ -191,6 +222,7 @@ async def start_skill_host(
         display=pipeline.display,
         notify=notify,
         media=media,
+        lm=lm,
         elapsed=pipeline.now,
     )
     pipeline.handler = host

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant import cli_skills, podcasts_cli
+from assistant import cli_skills, lm_cli, podcasts_cli
 from assistant import config as cfg
 from assistant.errors import SottovoceError
 from assistant.evaluate import cli as evaluate_cli
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_skills.add_parsers(sub)
     evaluate_cli.add_parsers(sub)
     podcasts_cli.add_parsers(sub)
+    lm_cli.add_parsers(sub)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bench = p.add_subparsers(title="benchmarks", metavar="WHAT")
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.add_argument("--repeat", type=int, default=3, help="runs of each spoken command")
     b.set_defaults(handler=_cmd_bench_pipeline)
+    lm_cli.add_bench_parser(bench)
     p.set_defaults(handler=lambda _a: _help(p))
     return parser
 

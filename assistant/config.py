@@ -101,6 +101,21 @@ class TtsSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LmSettings:
+    model: str = _f(
+        "",
+        "Language model for open questions and summaries: a name from "
+        "`sottovoce models list` or an ONNX model folder; empty = the default "
+        "(SmolLM2-135M-Instruct, prepared by setup).",
+    )
+    enabled: bool = _f(
+        True,
+        "Load the language model at start (false: unmatched requests get a "
+        "polite 'I can't answer that yet').",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AudioSettings:
     input: str = _f("mic", "Where commands come from: 'mic' or the path of a WAV file.")
     input_device: str = _f("", "Microphone by name (or part of it) or index; empty = default.")
@@ -131,6 +146,7 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
+    lm: LmSettings = field(default_factory=LmSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     dialog: DialogSettings = field(default_factory=DialogSettings)
 
@@ -242,6 +258,7 @@ __all__ = [
     "AsrSettings",
     "AudioSettings",
     "DialogSettings",
+    "LmSettings",
     "Settings",
     "TtsSettings",
     "VadSettings",

@@ -1,0 +1,164 @@
+"""`models`, `ask`, `summarize`, `bench lm` on a tiny model; `pull` against a local server."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from assistant import lm_cli
+from models.lm import DownloadError, store
+from tests.unit.lm_tiny import write_tiny_gguf
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SOTTOVOCE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_add_list_ask_summarize_bench_remove(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gguf_path = write_tiny_gguf(tmp_path / "Tiny-Model.gguf", context=512)
+    assert lm_cli.main(["models", "add", str(gguf_path), "--precision", "fp32"]) == 0
+    assert lm_cli.main(["models", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert [m["name"] for m in listing["installed"]] == ["tiny-model"]
+    assert listing["installed"][0]["precision"] == "fp32"
+
+    args = ["ask", "the hen", "--model", "tiny-model", "--max-tokens", "4", "--json"]
+    assert lm_cli.main(args) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["prompt_tokens"] > 0 and answer["new_tokens"] <= 4
+
+    text = tmp_path / "notes.txt"
+    text.write_text("One thing. Two things here. Three. Four things and things.", "utf-8")
+    assert lm_cli.main(["summarize", str(text)]) == 0
+    assert len(capsys.readouterr().out.strip().split(". ")) <= 3
+
+    args = ["bench", "lm", "--model", "tiny-model", "--tokens", "8", "--repeat", "1", "--json"]
+    assert lm_cli.main(args) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["decode_tokens_per_s"] > 0 and figures["peak_rss_mb"] > 0
+
+    assert lm_cli.main(["models", "remove", "tiny-model"]) == 0
+    assert store.installed(home / "data" / "models") == []
+    assert lm_cli.main(["models", "remove", "tiny-model"]) == 1
+    assert "No model 'tiny-model'" in capsys.readouterr().err
+
+
+def test_add_an_onnx_folder_and_reject_bad_input(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models.lm import convert
+
+    folder = tmp_path / "My Model"
+    convert(write_tiny_gguf(tmp_path / "t.gguf"), folder, precision="fp32", verify=False)
+    assert lm_cli.main(["models", "add", str(folder)]) == 0
+    assert (home / "data" / "models" / "my-model" / "model.onnx").is_file()
+
+    (folder / "genai_config.json").unlink()
+    assert lm_cli.main(["models", "add", str(folder), "--name", "broken"]) == 1
+    assert "missing genai_config.json" in capsys.readouterr().err
+    mamba = write_tiny_gguf(tmp_path / "mamba.gguf", arch="mamba")
+    assert lm_cli.main(["models", "add", str(mamba)]) == 1
+    assert "llama, qwen2" in capsys.readouterr().err
+    assert not (home / "data" / "models" / "mamba").exists()
+
+
+def test_ask_without_a_model_says_how_to_prepare_one(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lm_cli.main(["ask", "hello"]) == 1
+    assert "sottovoce models prepare" in capsys.readouterr().err
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves one payload, honouring `Range: bytes=N-`; the first response is cut short."""
+
+    payload = b""
+    cut_first = True
+    ranges: ClassVar[list[str | None]] = []
+
+    def do_GET(self) -> None:
+        start = 0
+        header = self.headers.get("Range")
+        type(self).ranges.append(header)
+        if header:
+            start = int(header.removeprefix("bytes=").rstrip("-"))
+        body = self.payload[start:]
+        if type(self).cut_first:
+            type(self).cut_first = False
+            body = body[: len(body) // 2]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.payload)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+            return
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    _RangeHandler.payload = write_tiny_gguf(tmp_path / "served.gguf").read_bytes()
+    _RangeHandler.cut_first = True
+    _RangeHandler.ranges = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/tiny.gguf"
+    finally:
+        httpd.shutdown()
+
+
+def test_download_resumes_and_checks_the_sha256(server: str, tmp_path: Path) -> None:
+    payload = _RangeHandler.payload
+    digest = hashlib.sha256(payload).hexdigest()
+    target = tmp_path / "dl" / "tiny.gguf"
+
+    with pytest.raises(DownloadError, match="run the same command again to resume"):
+        store.download(server, target, sha256=digest, timeout_s=5)  # the server cuts it short
+    partial = target.with_name("tiny.gguf.partial")
+    assert 0 < partial.stat().st_size < len(payload)
+    store.download(server, target, sha256=digest, timeout_s=5)  # resumes with a Range request
+    assert target.read_bytes() == payload and not partial.exists()
+    assert _RangeHandler.ranges[-1] == f"bytes={len(payload) // 2}-"
+
+    with pytest.raises(DownloadError, match="sha256"):
+        store.download(server, tmp_path / "other.gguf", sha256="0" * 64, timeout_s=5)
+    assert not (tmp_path / "other.gguf.partial").exists()
+
+
+def test_pull_then_prepare_a_catalog_entry(
+    server: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = _RangeHandler.payload
+    _RangeHandler.cut_first = False
+    entry = store.CatalogEntry(
+        name="tiny",
+        description="tiny test model",
+        gguf_file="tiny.gguf",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        package=None,
+        url=server,
+    )
+    monkeypatch.setattr(store, "CATALOG", (entry,))
+    assert lm_cli.main(["models", "pull", "tiny", "--precision", "fp32"]) == 0
+    assert (home / "data" / "models" / "tiny" / "model.onnx").is_file()
+    assert store.prepare(home / "data" / "models", name="tiny", precision="fp32") is None
