@@ -68,6 +68,7 @@ class WavFileSink:
         self.path = Path(path)
         self._writer: WavWriter | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wav-sink")
+        self._closed = False
 
     @property
     def name(self) -> str:
@@ -95,6 +96,9 @@ class WavFileSink:
         """Nothing is queued to drop; what was played stays in the file."""
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=False)
 

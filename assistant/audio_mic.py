@@ -77,7 +77,8 @@ class MicrophoneSource:
                 samples = await queue.get()
                 if samples is None:
                     break
-                self._dropping = self._dropping and queue.full()
+                if queue.qsize() < queue.maxsize // 2:
+                    self._dropping = False  # caught up: log the next overflow again
                 if resampler is not None:
                     samples = resampler.process(samples)
                 pending = np.concatenate([pending, samples])

@@ -42,6 +42,7 @@ class SpeakerSink:
         self.rate: int | None = None  # the stream's, once open
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speaker")
         self._stream: Any = None
+        self._opening = asyncio.Lock()
         self._lock = threading.Lock()  # guards _queue and _queued, shared with the callback
         self._queue: collections.deque[Float32] = collections.deque()
         self._queued = 0  # frames waiting in _queue
@@ -53,7 +54,8 @@ class SpeakerSink:
         return f"speaker:{self.device.name}"
 
     async def play(self, pcm: Pcm, sample_rate: int) -> None:
-        rate = self.rate or await self._open(sample_rate)
+        async with self._opening:  # two first plays at once must not open two streams
+            rate = self.rate or await self._open(sample_rate)
         samples = pcm_to_float(pcm)
         if sample_rate != rate:
             samples = resample_float(samples, sample_rate, rate)

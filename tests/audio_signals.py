@@ -35,10 +35,10 @@ def encode(frames: Floats, width: int, kind: Literal["pcm", "float"]) -> bytes:
     if width == 1:
         return np.round(x * 127 + 128).astype(np.uint8).tobytes()
     scaled = np.round(x * (2 ** (8 * width - 1) - 1)).astype(np.int64)
-    if width == 3:
-        little = scaled.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3]
-        return little.tobytes()
-    return scaled.astype(f"<i{width}").tobytes()
+    if width == 3:  # the low three bytes of each little-endian int32
+        little: npt.NDArray[np.uint8] = scaled.astype("<i4").view(np.uint8).reshape(-1, 4)
+        return little[:, :3].tobytes()
+    return np.asarray(scaled, dtype=f"<i{width}").tobytes()
 
 
 def wav_bytes(

@@ -88,6 +88,7 @@ async def test_wav_sink_is_valid_after_a_stop(tmp_path: Path) -> None:
     await sink.play(float_to_pcm(tone(500, 16_000, 0.25)), 16_000)
     await sink.stop()
     await sink.close()
+    await sink.close()  # a second close is harmless
     assert len(read_wav(path).frames) == 4000
 
 

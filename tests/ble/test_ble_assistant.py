@@ -1,0 +1,135 @@
+"""The glasses in the assistant: mic source, paced sink with fallback, taps, display, pairing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import events as ev
+from assistant.glasses import GlassesSession, GlassesSink, PairedGlasses
+from assistant.glasses_cli import GlassesError, pair_glasses
+from firmware_bridge.central import GlassesLink, LinkSettings
+from firmware_bridge.profile import Codec, Gesture
+from firmware_bridge.sim import VirtualRadio
+from tests.unit.fakes import RecordingSink
+
+FAST = LinkSettings(connect_timeout_s=1.0, hello_timeout_s=1.0, ack_timeout_s=0.2)
+
+
+class FakeTurns:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def open_turn(self, trigger: str) -> None:
+        self.calls.append(("open_turn", trigger))
+
+    async def barge_in(self, by: str) -> None:
+        self.calls.append(("barge_in", by))
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
+    """Poll: the virtual glasses record what they get, they do not signal it."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+class Rig:
+    def __init__(self, radio: VirtualRadio) -> None:
+        address = radio.glasses_address
+        self.radio = radio
+        self.link = GlassesLink(
+            address, paired={address}, backend=radio.backends.client, settings=FAST
+        )
+        self.session = GlassesSession(self.link, fallback=RecordingSink())
+        self.source = self.session.source
+        self.turns = FakeTurns()
+
+    async def __aenter__(self) -> Rig:
+        await self.session.start(self.turns)
+        await self.link.wait_ready(2)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+
+
+async def test_taps_open_turns_and_a_long_press_barges_in() -> None:
+    async with VirtualRadio() as radio, Rig(radio) as rig:
+        await radio.glasses.tap(Gesture.SINGLE)
+        await radio.glasses.tap(Gesture.LONG)
+        await _until(lambda: len(rig.turns.calls) == 2)
+    assert rig.turns.calls == [("open_turn", "tap"), ("barge_in", "tap")]
+
+
+async def test_transcript_reply_and_reminders_show_on_the_display() -> None:
+    async with VirtualRadio() as radio, Rig(radio) as rig:
+        rig.session.observe(ev.Transcript(t=0.0, text="what time is it", engine="fake"))
+        rig.session.observe(ev.Reply(t=0.1, text="It's noon."))
+        await _until(lambda: len(radio.glasses.received.pages) == 2)
+        await rig.link.drop()  # a reminder falls due while the link is down
+        rig.session.observe(
+            ev.Notification(
+                t=1.0, kind="reminder", job_id=1, text="call mum", due="2026-11-26T12:00"
+            )
+        )
+        await _until(lambda: len(radio.glasses.received.pages) == 3)
+    assert radio.glasses.received.texts == ["» what time is it", "It's noon.", "call mum"]
+    assert len(radio.glasses.received.tones) == 1
+    assert rig.link.stats.connects == 2
+
+
+async def test_microphone_becomes_80_ms_chunks_with_positions() -> None:
+    speech = (np.arange(16000) % 3000 - 1500).astype(np.int16)
+    async with (
+        VirtualRadio(mic=speech, realtime_mic=False, codecs=frozenset({Codec.PCM16})) as radio,
+        Rig(radio) as rig,
+    ):
+        chunks = []
+        async with asyncio.timeout(3):
+            async for chunk in rig.source.chunks():
+                chunks.append(chunk)
+                if len(chunks) == 13:
+                    break
+    assert [c.start_s for c in chunks[:3]] == [0.0, 0.08, 0.16]
+    assert all(len(c.pcm) == 1280 for c in chunks)
+    assert np.array_equal(np.concatenate([c.pcm for c in chunks])[:16000], speech)
+
+
+async def test_sink_sends_16k_audio_paced_and_falls_back_when_the_link_is_down() -> None:
+    reply = (6000 * np.sin(np.arange(22050) / 5)).astype(np.int16)  # 1 s at 22.05 kHz
+    fallback = RecordingSink()
+    codecs = frozenset({Codec.PCM16, Codec.IMA_ADPCM})
+    async with VirtualRadio(codecs=codecs) as radio, Rig(radio) as rig:
+        sink = GlassesSink(rig.link, fallback)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await sink.play(reply, 22050)
+        await sink.drain()
+        took = loop.time() - started
+        await _until(lambda: len(radio.glasses.received.speaker_pcm()) >= 16000)
+        await sink.stop()
+        await _until(lambda: radio.glasses.received.stops == 1)
+        await rig.link.drop()
+        await _until(lambda: not rig.link.is_ready)
+        await sink.play(reply, 22050)
+    assert 0.9 < took < 3.0  # paced like a speaker, not dumped at once
+    assert abs(len(radio.glasses.received.speaker_pcm()) - 16000) <= 320
+    assert [len(p) for p in fallback.played] == [22050] and fallback.stops == 1
+
+
+async def test_pair_only_what_answers_a_scan(tmp_path: Path) -> None:
+    store = PairedGlasses(tmp_path)
+    async with VirtualRadio() as radio:
+        found = await pair_glasses(
+            radio.glasses_address, store, timeout_s=0.2, backend=radio.backends.scanner
+        )
+        with pytest.raises(GlassesError):
+            await pair_glasses(
+                "C0:5E:77:00:00:42", store, timeout_s=0.2, backend=radio.backends.scanner
+            )
+    assert found.name == "Sottovoce Glasses" and store.load() == {radio.glasses_address: found.name}

@@ -1,0 +1,35 @@
+"""A whole turn on real models against the virtual glasses; the reply they play transcribes back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.audio_io import read_wav_16k_mono
+from assistant.config import Settings
+from assistant.glasses_cli import simulate
+from assistant.timeline import Timeline
+
+pytestmark = pytest.mark.integration
+
+
+async def test_tap_and_what_time_is_it_play_the_time_on_the_glasses(tmp_path: Path) -> None:
+    from assistant.engines import build_engines
+
+    settings = Settings()
+    engines = build_engines(settings)
+    out = tmp_path / "glasses-reply.wav"
+    events_log = tmp_path / "events.txt"
+    with events_log.open("w", encoding="utf-8") as log:
+        result = await simulate(
+            settings, engines, timeline=Timeline(as_json=False, out=log), speech=None, output=out
+        )
+    assert result.turns == 1, events_log.read_text(encoding="utf-8")
+    assert result.displayed[0].lower().startswith("» what time is it")
+    assert re.search(r"\d", result.displayed[1])  # "It's 10:41 am."
+    heard = engines.asr.transcribe(read_wav_16k_mono(out)).lower()
+    assert re.search(r"\d|o'clock|am|pm", heard), heard
+    assert result.speech_end_to_first_audio_s is not None
+    assert result.speech_end_to_first_audio_s < 3.0
