@@ -189,6 +189,28 @@ class Pipeline:
         await self._answer_turn(text)
         self.emit(ev.Stopped, reason="done")
 
+    async def open_turn(self, trigger: str = "tap") -> None:
+        """Start a turn without the wake word (a tap on the glasses: push to talk).
+
+        While the assistant answers, this barges in first; while it already records, it does
+        nothing.
+        """
+        if self._mode is _Mode.CAPTURE:
+            return
+        if self._mode is _Mode.BUSY:
+            await self._barge_in(trigger)
+        self._close_follow_up(emit=False)
+        self._turn += 1
+        self.emit(ev.TurnStarted, trigger=trigger)
+        self._open_capture("turn", pre_roll=False)
+
+    async def barge_in(self, by: str) -> None:
+        """Stop whatever the assistant is saying (a long press), then wait for the wake word."""
+        if self._mode is not _Mode.BUSY:
+            return
+        await self._barge_in(by)
+        self._mode = _Mode.WAKE
+
     async def aclose(self) -> None:
         for task in list(self._stop_checks):
             task.cancel()

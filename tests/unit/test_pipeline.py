@@ -285,3 +285,41 @@ def test_stop_phrases() -> None:
 
 def test_silence_tag_values() -> None:
     assert np.full(4, SILENCE).sum() == 0
+
+
+class TapSource(SlowSource):
+    """Taps (push to talk) at given chunk indexes, as the glasses would."""
+
+    def __init__(self, pcm: list[Pcm], pipeline: Pipeline, taps: dict[int, str]) -> None:
+        super().__init__(pcm)
+        self.pipeline = pipeline
+        self.taps = taps
+
+    async def chunks(self):  # type: ignore[no-untyped-def]
+        i = 0
+        async for chunk in super().chunks():
+            action = self.taps.get(i)
+            if action == "tap":
+                await self.pipeline.open_turn("tap")
+            elif action == "long_press":
+                await self.pipeline.barge_in("tap")
+            i += 1
+            yield chunk
+
+
+async def test_tap_opens_a_turn_without_the_wake_word() -> None:
+    pipeline, events, _ = build({1: "what time is it"})
+    audio = [*chunks_of(SILENCE, 0.16), *chunks_of(SPEECH + 1, 1.0), *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(TapSource(audio, pipeline, {0: "tap"}), realtime=True)
+    assert [e.trigger for e in events if isinstance(e, ev.TurnStarted)] == ["tap"]
+    assert not any(isinstance(e, ev.WakeDetected) for e in events)
+    assert next(e for e in events if isinstance(e, ev.IntentRecognized)).name == "time.query"
+
+
+async def test_long_press_stops_the_reply() -> None:
+    sink = BlockingSink()
+    pipeline, events, _ = build({1: "what time is it"}, sink)
+    audio = [*command(1), *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(TapSource(audio, pipeline, {len(audio) - 5: "long_press"}), realtime=True)
+    assert [b.by for b in events if isinstance(b, ev.BargeIn)] == ["tap"]
+    assert next(e for e in events if isinstance(e, ev.AudioOutFinished)).interrupted
