@@ -68,7 +68,7 @@ class VadSettings:
         "the full silence.",
     )
     speculate_s: float = _f(
-        0.2,
+        0.1,
         "Silence after which recognition starts speculatively, before "
         "the endpoint is confirmed (0 turns speculation off).",
         lo=0.0,

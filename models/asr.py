@@ -64,7 +64,7 @@ class WhisperRecognizer:
         samples = _to_float(audio)
         if self._context_s < 30 and len(samples) < (self._context_s - 0.5) * SAMPLE_RATE:
             text = self._transcribe_short(samples)
-            if not _looks_degenerate(text):
+            if not _looks_degenerate(text, len(samples) / SAMPLE_RATE):
                 return text
             _LOGGER.debug("short-window transcript looked degenerate: %r", text)
         return self._transcribe_standard(samples)
@@ -114,9 +114,14 @@ class WhisperRecognizer:
         return str(self._tokenizer.decode(tokens)).strip()
 
 
-def _looks_degenerate(text: str) -> bool:
-    """Looping output: the same one to four words three or more times in a row."""
+MAX_WORDS_PER_SECOND: Final = 5.0  # fast speech is about 4
+
+
+def _looks_degenerate(text: str, seconds: float) -> bool:
+    """Looping output: more words than anyone says in that time, or a phrase said thrice."""
     words = re.findall(r"[\w']+", text.lower())
+    if len(words) > 3 and len(words) > MAX_WORDS_PER_SECOND * seconds:
+        return True
     for n in range(1, 5):
         for i in range(len(words) - 3 * n + 1):
             unit = words[i : i + n]
