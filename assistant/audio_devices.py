@@ -78,6 +78,7 @@ class DeviceInfo:
 class DeviceListing:
     devices: tuple[DeviceInfo, ...]
     problem: str | None = None  # why there are no devices, and what to do
+    portaudio: bool = True  # False when PortAudio (or sounddevice) itself is missing
 
 
 def list_devices() -> DeviceListing:
@@ -88,7 +89,7 @@ def list_devices() -> DeviceListing:
     try:
         sd = import_sounddevice()
     except AudioError as err:
-        return DeviceListing(devices=(), problem=err.message)
+        return DeviceListing(devices=(), problem=err.message, portaudio=False)
     devices = tuple(_query_devices(sd))
     if devices:
         return DeviceListing(devices=devices)

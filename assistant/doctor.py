@@ -29,7 +29,7 @@ def run_checks(config_file: Path | None) -> list[Check]:
     checks = [_python(), _config(config_file)]
     checks += _audio()
     checks += _models()
-    checks += [_bluetooth(), _disk()]
+    checks += [_language_model(), _bluetooth(), _disk()]
     return checks
 
 
@@ -57,12 +57,12 @@ def _audio() -> list[Check]:
     from assistant import audio_io
 
     listing = audio_io.list_devices()
-    if listing.problem:
+    if not listing.portaudio:
         return [
             Check(
                 "audio",
                 FAIL,
-                listing.problem,
+                listing.problem or "PortAudio is missing",
                 "sudo apt-get install libportaudio2, or use --input FILE.wav and --output FILE.wav",
             )
         ]
@@ -116,6 +116,23 @@ def _models() -> list[Check]:
                 Check(area, level, f"{status.name}: {status.package} not installed", status.fix)
             )
     return checks
+
+
+def _language_model() -> Check:
+    from models.errors import ModelError
+    from models.lm import resolve
+
+    try:
+        folder = resolve(paths.data_dir() / "models")
+    except ModelError as err:
+        return Check(
+            "model:lm",
+            WARN,
+            err.message,
+            "Run `sottovoce models prepare` (about 10 s); until then open questions "
+            "get a short apology.",
+        )
+    return Check("model:lm", OK, f"{folder.name} at {folder}")
 
 
 def _bluetooth() -> Check:

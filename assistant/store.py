@@ -125,20 +125,8 @@ class Store:
         except StoreError:
             self._close_quietly()
             raise
-        except sqlite3.OperationalError as err:
-            if "locked" in str(err) or "busy" in str(err):
-                raise StoreLockedError(
-                    f"The database {self.path} is locked by another process (is another "
-                    "sottovoce running?). Stop it and try again.",
-                    self.path,
-                ) from err
-            raise StoreError(f"Database error in {self.path}: {err}.", self.path) from err
         except sqlite3.DatabaseError as err:
-            raise StoreCorruptError(
-                f"The database {self.path} is corrupt or not a database ({err}). It was left "
-                "untouched: move it aside to start afresh, or restore a backup.",
-                self.path,
-            ) from err
+            raise store_error(err, self.path) from err
 
     def _close_quietly(self) -> None:
         try:
@@ -283,3 +271,20 @@ class SkillStorage:
 
     def keys(self) -> list[str]:
         return self._store.kv_keys(self._skill)
+
+
+def store_error(err: sqlite3.DatabaseError, path: Path) -> StoreError:
+    """The error to show for an SQLite failure on `path`: locked, corrupt, or other."""
+    if isinstance(err, sqlite3.OperationalError):
+        if "locked" in str(err) or "busy" in str(err):
+            return StoreLockedError(
+                f"The database {path} is locked by another process (is another sottovoce "
+                "running?). Stop it and try again.",
+                path,
+            )
+        return StoreError(f"Database error in {path}: {err}.", path)
+    return StoreCorruptError(
+        f"The database {path} is corrupt or not a database ({err}). It was left untouched: "
+        "move it aside to start afresh, or restore a backup.",
+        path,
+    )

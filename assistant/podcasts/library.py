@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from assistant.podcasts.errors import UnknownPodcastError
 from assistant.podcasts.feeds import Feed
-from assistant.store import DB_NAME, StoreCorruptError, StoreError, StoreLockedError
+from assistant.store import DB_NAME, StoreError, store_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -175,20 +175,8 @@ class Library:
         try:
             with self._lock:
                 yield
-        except sqlite3.OperationalError as err:
-            if "locked" in str(err) or "busy" in str(err):
-                raise StoreLockedError(
-                    f"The database {self.path} is locked by another process (is another "
-                    "sottovoce running?). Stop it and try again.",
-                    self.path,
-                ) from err
-            raise StoreError(f"Database error in {self.path}: {err}.", self.path) from err
         except sqlite3.DatabaseError as err:
-            raise StoreCorruptError(
-                f"The database {self.path} is corrupt or not a database ({err}). It was left "
-                "untouched: move it aside to start afresh, or restore a backup.",
-                self.path,
-            ) from err
+            raise store_error(err, self.path) from err
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
