@@ -110,6 +110,16 @@ class Reply(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Displayed(Event):
+    """A skill asked for text on the glasses' display."""
+
+    text: str
+
+    def describe(self) -> str:
+        return f"display: {self.text!r}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AudioOutStarted(Event):
     sample_rate: int
 

@@ -241,7 +241,7 @@ class GlassesBridge:
         match event:
             case ev.Transcript(text=text) if text.strip():
                 self._show(f"» {text}")
-            case ev.Reply(text=text):
+            case ev.Reply(text=text) | ev.Displayed(text=text):
                 self._show(text)
             case ev.Notification(text=text):
                 self._show(text, tone=True)

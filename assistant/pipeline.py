@@ -256,7 +256,7 @@ class Pipeline:
                 self.emit(ev.AudioOutFinished, seconds=seconds, interrupted=interrupted)
 
     async def display(self, text: str) -> None:
-        _LOGGER.debug("display: %s", text)
+        self.emit(ev.Displayed, text=text)
 
     async def ask(self, question: str) -> str | None:
         """Say `question`, then take the next utterance as its answer (None if none came)."""

@@ -180,5 +180,4 @@ class SkillHost:
                 missed=due.missed,
             )
         )
-        await self.say(text)
-        await self.display(text)
+        await self.say(text)  # the Notification event puts it on the glasses, with a tone
