@@ -19,6 +19,7 @@ from assistant.audio import AudioSink, AudioSource
 from assistant.config import Settings
 from assistant.engines import build_engines
 from assistant.errors import AudioError
+from assistant.glasses import GlassesSession, PairedGlasses
 from assistant.paths import data_dir
 from assistant.pipeline import Pipeline
 from assistant.podcasts.media import PodcastMedia
@@ -48,6 +49,7 @@ class RunPlan:
     sink: AudioSink
     realtime: bool
     notes: tuple[str, ...]  # what was chosen instead of what was asked, for the user
+    glasses: GlassesSession | None = None
 
 
 def plan_run(settings: Settings, *, text: str | None, started: float) -> RunPlan:
@@ -56,6 +58,12 @@ def plan_run(settings: Settings, *, text: str | None, started: float) -> RunPlan
     source: AudioSource | None = None
     realtime = False
     fell_back = False
+    glasses: GlassesSession | None = None
+    if text is None and cfg.input == "glasses":
+        glasses = _glasses_session(settings)
+        return RunPlan(
+            source=glasses.source, sink=glasses.sink, realtime=True, notes=(), glasses=glasses
+        )
     if text is None:
         if cfg.input == "mic":
             try:
@@ -90,6 +98,26 @@ def plan_run(settings: Settings, *, text: str | None, started: float) -> RunPlan
     return RunPlan(source=source, sink=sink, realtime=realtime, notes=tuple(notes))
 
 
+def _glasses_session(settings: Settings) -> GlassesSession:
+    """The first paired glasses: their microphone in, their speaker out (the host's speaker
+    while the link is down)."""
+    from firmware_bridge.central import GlassesLink
+
+    paired = PairedGlasses(data_dir())
+    addresses = sorted(paired.load())
+    if not addresses:
+        raise AudioError(
+            "No paired glasses. Find them with `sottovoce glasses scan`, then "
+            "`sottovoce glasses pair ADDRESS`; or try `sottovoce glasses simulate`."
+        )
+    fallback: AudioSink
+    try:
+        fallback = audio_io.SpeakerSink(_device(settings.audio.output_device))
+    except AudioError:
+        fallback = audio_io.NullSink()
+    return GlassesSession(GlassesLink(addresses[0], paired=paired), fallback=fallback)
+
+
 def _device(value: str) -> str | int | None:
     if not value:
         return None
@@ -105,11 +133,13 @@ async def run_assistant(
     lm_task = asyncio.create_task(asyncio.to_thread(load_language_model, settings), name="lm")
     engines = await asyncio.to_thread(build_engines, settings)
     lm = await lm_task
-    ducking = _Ducking(timeline)
+    ducking = _Ducking(timeline, plan.glasses)
     pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=ducking)
     media = PodcastMedia.open(data_dir(), _media_sink(settings, plan.sink))
     ducking.media = media
     host = await start_skill_host(pipeline, timeline, data_dir(), media, lm)
+    if plan.glasses is not None:
+        await plan.glasses.start(pipeline)  # taps open turns; connects in the background
     try:
         if plan.source is None:
             assert text is not None
@@ -119,6 +149,8 @@ async def run_assistant(
                 plan.source, realtime=plan.realtime, startup_s=time.perf_counter() - started
             )
     finally:
+        if plan.glasses is not None:
+            await plan.glasses.close()
         await host.close()
         host.store.close()
         await media.close()
@@ -151,8 +183,11 @@ def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:
 class _Ducking:
     """Passes events on; lowers a playing episode while a turn is open."""
 
-    def __init__(self, emit: Callable[[ev.Event], None]) -> None:
+    def __init__(
+        self, emit: Callable[[ev.Event], None], glasses: GlassesSession | None = None
+    ) -> None:
         self._emit = emit
+        self._glasses = glasses
         self.media: PodcastMedia | None = None
 
     def __call__(self, event: ev.Event) -> None:
@@ -161,6 +196,8 @@ class _Ducking:
                 self.media.duck(True)
             elif isinstance(event, ev.TurnEnded):
                 self.media.duck(False)
+        if self._glasses is not None:
+            self._glasses.observe(event)  # transcript, replies and reminders on the display
         self._emit(event)
 
 
@@ -188,12 +225,7 @@ def load_language_model(settings: Settings) -> AssistantLanguageModel | None:
             resolve(data_dir() / "models", settings.lm.model or None)
         )
     except ModelError as err:
-        _LOGGER.warning("no language model: %s", err.message)
-        print(
-            f"No language model ({err.message}); open questions get a short apology. "
-            "Run `sottovoce models prepare`.",
-            file=sys.stderr,
-        )
+        print(f"{err.message} Until then, open questions get a short apology.", file=sys.stderr)
         return None
 
 

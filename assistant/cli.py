@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the assistant. With no microphone it runs a bundled "
         "spoken sample instead and writes the reply to a WAV file.",
     )
-    p.add_argument("--input", help="'mic' or a WAV file (default: from config, 'mic')")
+    p.add_argument("--input", help="'mic', 'glasses' or a WAV file (default: from config, 'mic')")
     p.add_argument("--text", metavar="UTTERANCE", help="skip audio input: answer this text")
     p.add_argument("--output", help="'speaker', 'null' or a WAV file (default: from config)")
     p.add_argument(

@@ -117,7 +117,11 @@ class LmSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AudioSettings:
-    input: str = _f("mic", "Where commands come from: 'mic' or the path of a WAV file.")
+    input: str = _f(
+        "mic",
+        "Where commands come from: 'mic', 'glasses' (the first paired pair) or the path of a "
+        "WAV file.",
+    )
     input_device: str = _f("", "Microphone by name (or part of it) or index; empty = default.")
     output: str = _f("speaker", "Where replies go: 'speaker', 'null' or the path of a WAV file.")
     output_device: str = _f("", "Speaker by name (or part of it) or index; empty = default.")

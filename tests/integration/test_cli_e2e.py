@@ -142,3 +142,9 @@ def test_transcribe_sample(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = json.loads(result.stdout)["text"].lower()
     assert "jarvis" in text and "time" in text
+
+
+def test_glasses_input_without_paired_glasses_says_how_to_pair(tmp_path: Path) -> None:
+    result = sottovoce("run", "--input", "glasses", home=tmp_path)
+    assert result.returncode == 1
+    assert "glasses pair" in result.stderr and "simulate" in result.stderr
