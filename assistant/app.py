@@ -221,9 +221,8 @@ def load_language_model(settings: Settings) -> AssistantLanguageModel | None:
     from models.lm import AssistantLanguageModel, resolve
 
     try:
-        return AssistantLanguageModel.load(
-            resolve(data_dir() / "models", settings.lm.model or None)
-        )
+        folder = resolve(data_dir() / "models", settings.lm.model or None)
+        return AssistantLanguageModel.load(folder, spin=settings.lm.spin)
     except ModelError as err:
         print(f"{err.message} Until then, open questions get a short apology.", file=sys.stderr)
         return None

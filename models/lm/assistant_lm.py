@@ -47,10 +47,16 @@ class AssistantLanguageModel:
 
     @classmethod
     def load(
-        cls, folder: Path, *, threads: int = 0, system_prompt: str = DEFAULT_SYSTEM_PROMPT
+        cls,
+        folder: Path,
+        *,
+        threads: int = 0,
+        spin: bool = False,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     ) -> AssistantLanguageModel:
         """Load and prefill the system prompt, so the first question is answered quickly."""
-        lm = cls(LocalLanguageModel.load(folder, threads=threads), system_prompt=system_prompt)
+        model = LocalLanguageModel.load(folder, threads=threads, spin=spin)
+        lm = cls(model, system_prompt=system_prompt)
         lm.model.warm(system_prompt)
         return lm
 
