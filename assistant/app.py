@@ -52,13 +52,12 @@ class RunPlan:
     glasses: GlassesSession | None = None
 
 
-def plan_run(settings: Settings, *, text: str | None, started: float) -> RunPlan:
+def plan_run(settings: Settings, *, text: str | None) -> RunPlan:
     cfg = settings.audio
     notes: list[str] = []
     source: AudioSource | None = None
     realtime = False
     fell_back = False
-    glasses: GlassesSession | None = None
     if text is None and cfg.input == "glasses":
         glasses = _glasses_session(settings)
         return RunPlan(
@@ -79,7 +78,10 @@ def plan_run(settings: Settings, *, text: str | None, started: float) -> RunPlan
                 source = audio_io.WavFileSource(sample, paced=cfg.paced)
                 fell_back = True
         else:
-            source = audio_io.WavFileSource(Path(cfg.input), paced=cfg.paced)
+            path = Path(cfg.input)
+            if not path.is_file():  # say so now, not after the models have loaded
+                raise AudioError(f"{path}: no such file. Give a WAV file, 'mic' or 'glasses'.")
+            source = audio_io.WavFileSource(path, paced=cfg.paced)
             realtime = cfg.paced
     sink: AudioSink
     if cfg.output == "null":
@@ -127,16 +129,16 @@ def _device(value: str) -> str | int | None:
 async def run_assistant(
     settings: Settings, *, text: str | None, timeline: Timeline, started: float
 ) -> int:
-    plan = plan_run(settings, text=text, started=started)
+    plan = plan_run(settings, text=text)
     for note in plan.notes:
         print(note, file=sys.stderr)
     lm_task = asyncio.create_task(asyncio.to_thread(load_language_model, settings), name="lm")
     engines = await asyncio.to_thread(build_engines, settings)
     lm = await lm_task
-    ducking = _Ducking(timeline, plan.glasses)
-    pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=ducking)
+    fanout = _EventFanout(timeline, plan.glasses)
+    pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=fanout)
     media = PodcastMedia.open(data_dir(), _media_sink(settings, plan.sink))
-    ducking.media = media
+    fanout.media = media
     host = await start_skill_host(pipeline, timeline, data_dir(), media, lm)
     if plan.glasses is not None:
         await plan.glasses.start(pipeline)  # taps open turns; connects in the background
@@ -180,8 +182,8 @@ def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:
         )
 
 
-class _Ducking:
-    """Passes events on; lowers a playing episode while a turn is open."""
+class _EventFanout:
+    """Passes events on: to the timeline, to the glasses, and ducks an episode during a turn."""
 
     def __init__(
         self, emit: Callable[[ev.Event], None], glasses: GlassesSession | None = None

@@ -148,3 +148,9 @@ def test_glasses_input_without_paired_glasses_says_how_to_pair(tmp_path: Path) -
     result = sottovoce("run", "--input", "glasses", home=tmp_path)
     assert result.returncode == 1
     assert "glasses pair" in result.stderr and "simulate" in result.stderr
+
+
+def test_missing_input_file_is_named_before_models_load(tmp_path: Path) -> None:
+    result = sottovoce("run", "--input", str(tmp_path / "nope.wav"), home=tmp_path)
+    assert result.returncode == 1
+    assert "nope.wav: no such file" in result.stderr
