@@ -145,6 +145,8 @@ async def run_assistant(
     try:
         if plan.source is None:
             assert text is not None
+            if sys.stdin.isatty():
+                pipeline.typed_answers = _typed_answer
             await pipeline.run_text(text)
         else:
             await pipeline.run(
@@ -161,6 +163,14 @@ async def run_assistant(
         await pipeline.aclose()
     _summarize(timeline, settings, plan)
     return 0
+
+
+async def _typed_answer(question: str) -> str | None:
+    """A follow-up question during `run --text`, answered at the terminal."""
+    try:
+        return await asyncio.to_thread(input, f"{question} > ")
+    except EOFError:
+        return None
 
 
 def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum, auto
@@ -125,6 +125,8 @@ class Pipeline:
         self._clock = clock or SystemClock()
         self._t0 = self._clock.monotonic()
         self.handler: TurnHandler | None = None
+        # Text turns (`run --text`): where answers to ask() come from; None = no answer.
+        self.typed_answers: Callable[[str], Awaitable[str | None]] | None = None
         # Single-worker executors: inference never runs on the loop, and each engine sees one
         # caller at a time.
         self._listen_pool = ThreadPoolExecutor(1, thread_name_prefix="listen")
@@ -262,7 +264,12 @@ class Pipeline:
         """Say `question`, then take the next utterance as its answer (None if none came)."""
         await self.say(question)
         if self._text_mode:
-            return None
+            if self.typed_answers is None:
+                return None
+            answer = await self.typed_answers(question)
+            if answer:
+                self.emit(ev.Transcript, text=answer, engine="text")
+            return answer or None
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         self._open_capture("answer", pre_roll=True)

@@ -12,6 +12,7 @@ from assistant import events as ev
 from assistant.config import DialogSettings, VadSettings
 from assistant.pipeline import Engines, Pipeline, is_stop_phrase
 from models.protocols import Pcm
+from skills.sdk import Intent
 from tests.unit.basic_handler import BasicHandler
 from tests.unit.fakes import (
     SILENCE,
@@ -323,3 +324,29 @@ async def test_long_press_stops_the_reply() -> None:
     await pipeline.run(TapSource(audio, pipeline, {len(audio) - 5: "long_press"}), realtime=True)
     assert [b.by for b in events if isinstance(b, ev.BargeIn)] == ["tap"]
     assert next(e for e in events if isinstance(e, ev.AudioOutFinished)).interrupted
+
+
+async def test_text_turn_takes_typed_answers_to_questions() -> None:
+    class Asking:
+        def __init__(self, io: Pipeline) -> None:
+            self.io = io
+            self.heard: str | None = None
+
+        def recognize(self, text: str) -> Intent:
+            return Intent("reminder.create", {"text": text})
+
+        async def handle(self, intent: Intent) -> None:
+            self.heard = await self.io.ask("When?")
+
+    pipeline, events, _ = build({})
+    handler = Asking(pipeline)
+    pipeline.handler = handler
+
+    async def typed(question: str) -> str | None:
+        assert question == "When?"
+        return "in ten minutes"
+
+    pipeline.typed_answers = typed
+    await pipeline.run_text("remind me to call mom")
+    assert handler.heard == "in ten minutes"
+    assert [e.text for e in events if isinstance(e, ev.Transcript)][-1] == "in ten minutes"
