@@ -106,7 +106,10 @@ def _model(p: argparse.ArgumentParser) -> None:
 
 
 def _progress(step: str, done: int, total: int) -> None:
-    print(f"\r{step}: {done}/{total}", end="\n" if done >= total else "", file=sys.stderr)
+    if sys.stderr.isatty():
+        print(f"\r{step}: {done}/{total}", end="\n" if done >= total else "", file=sys.stderr)
+    elif done >= total:  # a log gets one line per step, not a smear of carriage returns
+        print(f"{step}: done", file=sys.stderr)
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
