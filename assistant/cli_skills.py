@@ -18,11 +18,6 @@ from skills.intents import IntentRecognizer
 from skills.sdk import Job
 
 
-def data_dir(override: str | None = None) -> Path:
-    """`--home`, else the assistant's data dir ($SOTTOVOCE_HOME/data or the platform's)."""
-    return Path(override).expanduser() if override else paths.data_dir()
-
-
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     intent = subparsers.add_parser("intent", help="recognize the intent of text")
     intent.add_argument("text", nargs="*", help="the utterance, or - to read one per line")
@@ -81,7 +76,7 @@ def _evaluate(recognizer: IntentRecognizer, path: Path) -> int:
 
 def _open(args: argparse.Namespace) -> Store | None:
     try:
-        return Store.open(data_dir(getattr(args, "home", None)))
+        return Store.open(paths.data_dir(getattr(args, "home", None)))
     except StoreError as err:
         print(f"error [{err.code}]: {err.message}", file=sys.stderr)
         return None

@@ -81,8 +81,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _store(args: argparse.Namespace) -> PairedGlasses:
-    home = getattr(args, "home", None)
-    return PairedGlasses(Path(home).expanduser() if home else data_dir())
+    return PairedGlasses(data_dir(getattr(args, "home", None)))
 
 
 def _no_radio(err: Exception) -> GlassesError:

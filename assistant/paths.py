@@ -21,7 +21,10 @@ def config_path() -> Path:
     return base / "config.toml"
 
 
-def data_dir() -> Path:
+def data_dir(override: str | None = None) -> Path:
+    """`override` (a command's --home), else $SOTTOVOCE_HOME/data, else the platform's."""
+    if override:
+        return Path(override).expanduser()
     home = _home()
     return home / "data" if home else Path(platformdirs.user_data_dir(APP))
 

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
-from pathlib import Path
 
 from assistant import paths
 from assistant.audio import AudioSink
@@ -72,18 +71,13 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(handler=cmd_play)
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    home: str | None = getattr(args, "home", None)
-    return Path(home).expanduser() if home else paths.data_dir()
-
-
 def _fetch_settings(args: argparse.Namespace) -> FetchSettings:
     return FetchSettings(timeout_s=float(getattr(args, "timeout", 15.0)))
 
 
 @contextmanager
 def _library(args: argparse.Namespace) -> Iterator[Library]:
-    library = Library.open(_data_dir(args))
+    library = Library.open(paths.data_dir(getattr(args, "home", None)))
     try:
         yield library
     finally:
