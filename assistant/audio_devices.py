@@ -155,6 +155,25 @@ def device_error(device: DeviceInfo, direction: Direction, err: Exception) -> Au
     )
 
 
+def pick_settings(
+    sd: Any, device: DeviceInfo, direction: Direction, rates: list[int]
+) -> tuple[int, int]:
+    """The first of `rates` the device takes, mono if it can, else stereo: (rate, channels)."""
+    check = sd.check_input_settings if direction == "input" else sd.check_output_settings
+    for rate in rates:
+        for channels in sorted({1, min(2, _channels(device, direction))}):
+            try:
+                check(device=device.index, channels=channels, dtype="float32", samplerate=rate)
+            except Exception as err:  # sounddevice raises PortAudioError or ValueError
+                log.debug(
+                    "%s %s rejects %d Hz x %d: %s", direction, device.name, rate, channels, err
+                )
+                continue
+            return rate, channels
+    rates_said = " nor ".join(f"{r} Hz" for r in rates)
+    raise device_error(device, direction, ValueError(f"it takes neither {rates_said}"))
+
+
 def _channels(device: DeviceInfo, direction: Direction) -> int:
     return device.max_input_channels if direction == "input" else device.max_output_channels
 

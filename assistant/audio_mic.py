@@ -13,7 +13,13 @@ import numpy as np
 
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
 from assistant.audio_convert import Float32, Resampler, float_to_pcm, to_mono
-from assistant.audio_devices import DeviceInfo, device_error, import_sounddevice, resolve_device
+from assistant.audio_devices import (
+    DeviceInfo,
+    device_error,
+    import_sounddevice,
+    pick_settings,
+    resolve_device,
+)
 from models.protocols import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -117,23 +123,9 @@ class MicrophoneSource:
 
     def _settings(self, sample_rate: int | None) -> tuple[int, int]:
         """16 kHz mono if the device takes it, else the rate asked for or its default rate."""
-        rates = [SAMPLE_RATE] if sample_rate is None else [sample_rate]
-        rates.append(round(self.device.default_rate))
-        for rate in rates:
-            for channels in sorted({1, min(2, self.device.max_input_channels)}):
-                try:
-                    self._sd.check_input_settings(
-                        device=self.device.index,
-                        channels=channels,
-                        dtype="float32",
-                        samplerate=rate,
-                    )
-                except Exception as err:  # sounddevice raises PortAudioError or ValueError
-                    log.debug("input %s rejects %d Hz x %d: %s", self.name, rate, channels, err)
-                    continue
-                return rate, channels
-        raise device_error(
-            self.device, "input", ValueError("it takes neither 16 kHz nor its default")
+        wanted = SAMPLE_RATE if sample_rate is None else sample_rate
+        return pick_settings(
+            self._sd, self.device, "input", [wanted, round(self.device.default_rate)]
         )
 
     def _open(self, block: int, callback: Any) -> Any:

@@ -18,7 +18,13 @@ from typing import Any, Final
 import numpy as np
 
 from assistant.audio_convert import Float32, pcm_to_float, resample_float
-from assistant.audio_devices import DeviceInfo, device_error, import_sounddevice, resolve_device
+from assistant.audio_devices import (
+    DeviceInfo,
+    device_error,
+    import_sounddevice,
+    pick_settings,
+    resolve_device,
+)
 from assistant.audio_files import AHEAD_S
 from assistant.errors import AudioError
 from models.protocols import Pcm
@@ -138,20 +144,9 @@ class SpeakerSink:
         return filled
 
     def _settings(self, sample_rate: int) -> tuple[int, int]:
-        for rate in (sample_rate, round(self.device.default_rate)):
-            for channels in sorted({1, min(2, self.device.max_output_channels)}):
-                try:
-                    self._sd.check_output_settings(
-                        device=self.device.index,
-                        channels=channels,
-                        dtype="float32",
-                        samplerate=rate,
-                    )
-                except Exception as err:  # sounddevice raises PortAudioError or ValueError
-                    log.debug("output %s rejects %d Hz x %d: %s", self.name, rate, channels, err)
-                    continue
-                return rate, channels
-        raise device_error(self.device, "output", ValueError("it takes neither rate"))
+        return pick_settings(
+            self._sd, self.device, "output", [sample_rate, round(self.device.default_rate)]
+        )
 
     def _notify(self) -> None:
         self._progress.set()  # wakes every waiter; each checks its own condition
