@@ -86,7 +86,10 @@ def add_bench_parser(bench_subparsers: Subparsers) -> None:
     p.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = per core)")
     p.add_argument(
-        "--spin", action="store_true", help="let idle onnxruntime threads spin (faster when idle)"
+        "--no-spin",
+        dest="spin",
+        action="store_false",
+        help="onnxruntime threads sleep between operators (the [lm] spin = false figure)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_bench_lm)

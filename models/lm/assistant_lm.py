@@ -51,7 +51,7 @@ class AssistantLanguageModel:
         folder: Path,
         *,
         threads: int = 0,
-        spin: bool = False,
+        spin: bool = True,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     ) -> AssistantLanguageModel:
         """Load and prefill the system prompt, so the first question is answered quickly."""

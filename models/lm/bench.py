@@ -32,7 +32,7 @@ def peak_rss_mb() -> float:
 
 
 def run(
-    folder: Path, *, tokens: int = 128, repeat: int = 3, threads: int = 0, spin: bool = False
+    folder: Path, *, tokens: int = 128, repeat: int = 3, threads: int = 0, spin: bool = True
 ) -> dict[str, Any]:
     started = time.perf_counter()
     lm = LocalLanguageModel.load(folder, threads=threads, spin=spin)

@@ -236,7 +236,7 @@ def _write_genai_config(model: GgufModel, folder: Path, n_ctx: int) -> None:
             "min_length": 0,
             "num_beams": 1,
             "num_return_sequences": 1,
-            "past_present_share_buffer": False,
+            "past_present_share_buffer": True,  # the graph uses GroupQueryAttention
             "repetition_penalty": 1.0,
             "temperature": 1.0,
             "top_k": 1,

@@ -92,7 +92,7 @@ class LocalLanguageModel:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: Path, *, threads: int = 0, spin: bool = False) -> LocalLanguageModel:
+    def load(cls, folder: Path, *, threads: int = 0, spin: bool = True) -> LocalLanguageModel:
         """See `OnnxDecoder.load` for `threads` and `spin`."""
         from tokenizers import Tokenizer
 
@@ -153,7 +153,7 @@ class LocalLanguageModel:
         system = [{"role": "system", "content": system_prompt}]
         ids = self.prompt_ids(self.render(system, add_generation_prompt=False))
         with self._lock:
-            self._prefill(ids, keep=len(ids), cancel=None)
+            self._prefill(ids, keep=len(ids), cancel=None, capacity=len(ids))
 
     def generate(
         self,
@@ -181,7 +181,7 @@ class LocalLanguageModel:
         deadline = None if settings.time_budget_s is None else started + settings.time_budget_s
         max_new = max(1, min(settings.max_tokens, self.context_length - 1))
         ids, dropped = fit_to_context(ids, keep, self.context_length - max_new)
-        prefill = self._prefill(ids, keep=keep, cancel=cancel)
+        prefill = self._prefill(ids, keep=keep, cancel=cancel, capacity=len(ids) + max_new)
         prefill_s = time.perf_counter() - started
         if prefill is None:
             return Generation(
@@ -238,13 +238,17 @@ class LocalLanguageModel:
         )
 
     def _prefill(
-        self, ids: list[int], *, keep: int, cancel: Callable[[], bool] | None
+        self, ids: list[int], *, keep: int, cancel: Callable[[], bool] | None, capacity: int
     ) -> tuple[F32, KvCache, int] | None:
-        """Last logits and cache after `ids`; None if cancelled. Caches the first `keep` ids."""
-        start, cache, logits = 0, self.decoder.empty_cache(), np.zeros(0, dtype=np.float32)
+        """Last logits and a cache of `capacity` positions after `ids`; None if cancelled.
+        Caches (a copy of) the first `keep` ids' keys and values."""
+        start, logits = 0, np.zeros(0, dtype=np.float32)
         hit = self._longest_prefix(ids)
-        if hit is not None:
-            start, cache, logits = len(hit.ids), hit.cache, hit.logits
+        if hit is None:
+            cache = self.decoder.empty_cache(capacity)
+        else:
+            start, logits = len(hit.ids), hit.logits
+            cache = self.decoder.resume(hit.cache, capacity)
         cached = start
         # Stop at `keep` on the way, to store the system prompt's cache.
         bounds = sorted({b for b in (keep, len(ids)) if b > start})
@@ -256,7 +260,7 @@ class LocalLanguageModel:
                 logits, cache = self.decoder.run(ids[start:end], cache)
                 start = end
             if bound == keep:
-                self._remember(_Prefix(tuple(ids[:keep]), cache, logits))
+                self._remember(_Prefix(tuple(ids[:keep]), self.decoder.snapshot(cache), logits))
         return logits, cache, cached
 
     def _longest_prefix(self, ids: list[int]) -> _Prefix | None:

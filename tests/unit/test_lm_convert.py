@@ -52,7 +52,7 @@ def test_kv_cache_and_chunks_give_the_same_logits_as_one_pass(tmp_path: Path) ->
         steps.append(logits)
 
     assert np.max(np.abs(np.stack(steps) - full[6:])) < 1e-4
-    assert cache[0].shape[2] == len(PROMPT)
+    assert cache.length == len(PROMPT)
 
 
 def test_folder_has_the_genai_layout_and_checksums(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from models.lm import (
@@ -94,6 +95,51 @@ def test_system_prompt_cache_is_reused_and_changes_nothing(lm: LocalLanguageMode
     system_tokens = len(lm.encode(lm.render([SYSTEM], add_generation_prompt=False)))
     assert warm.cached_tokens == system_tokens == again.cached_tokens
     assert again.text == cold.text
+
+
+def copy_mode_folder(folder: Path, tmp_path: Path) -> Path:
+    """The same model, its genai_config saying the past is not shared with the present."""
+    import json
+    import shutil
+
+    other = tmp_path / "copy-mode"
+    shutil.copytree(folder, other)
+    config = json.loads((other / "genai_config.json").read_text())
+    assert config["search"]["past_present_share_buffer"] is True  # what the converter writes
+    config["search"]["past_present_share_buffer"] = False
+    (other / "genai_config.json").write_text(json.dumps(config))
+    return other
+
+
+def test_shared_and_copied_caches_give_the_same_logits(folder: Path, tmp_path: Path) -> None:
+    from models.lm.decoder import OnnxDecoder
+
+    shared = OnnxDecoder.load(folder, threads=1)
+    copied = OnnxDecoder.load(copy_mode_folder(folder, tmp_path), threads=1)
+    assert shared.spec.share_buffer and not copied.spec.share_buffer
+    ids = list(range(5, 45))
+    a, b = shared.empty_cache(4), copied.empty_cache()  # 4: the shared cache must grow
+    for chunk in (ids[:7], ids[7:30], ids[30:31], ids[31:]):
+        la, a = shared.run(chunk, a)
+        lb, b = copied.run(chunk, b)
+        assert np.allclose(la, lb, atol=1e-5)
+    assert a.length == b.length == len(ids) and a.capacity >= len(ids)
+    # A snapshot is a copy: running on from the original leaves it as it was.
+    kept = shared.snapshot(a)
+    after, _ = shared.run([3], shared.resume(kept, 64))
+    shared.run([9, 9, 9], a)
+    again, _ = shared.run([3], shared.resume(kept, 64))
+    assert np.array_equal(after, again)
+    assert np.allclose(after, copied.run([3], b)[0], atol=1e-5)
+
+
+def test_generation_is_the_same_in_both_cache_modes(folder: Path, tmp_path: Path) -> None:
+    copied = LocalLanguageModel.load(copy_mode_folder(folder, tmp_path), threads=1)
+    shared = LocalLanguageModel.load(folder, threads=1)
+    for _ in range(2):  # the second time from the cached system prompt
+        assert shared.chat([SYSTEM, USER], greedy(10)).text == (
+            copied.chat([SYSTEM, USER], greedy(10)).text
+        )
 
 
 def test_prompt_longer_than_the_context_drops_the_oldest_tokens(lm: LocalLanguageModel) -> None:
