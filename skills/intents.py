@@ -121,7 +121,11 @@ class IntentRecognizer:
                 merged["intents"].setdefault(name, {"data": []})["data"].extend(body["data"])
             merged["lists"].update(data.get("lists") or {})
             merged["expansion_rules"].update(data.get("expansion_rules") or {})
-        return cls(Intents.from_dict(merged), frozenset(_template_words(merged)))
+        recognizer = cls(Intents.from_dict(merged), frozenset(_template_words(merged)))
+        # hassil builds its matching structures on the first match (~40 ms here): pay that
+        # now, not on the user's first command.
+        recognizer.recognize("what time is it")
+        return recognizer
 
     @property
     def intent_names(self) -> frozenset[str]:
