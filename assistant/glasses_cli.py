@@ -50,7 +50,10 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to scan (default 5)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_scan)
-    p = sub.add_parser("pair", help="remember glasses so the assistant connects to them")
+    p = sub.add_parser(
+        "pair",
+        help="bond with glasses (put them in pairing mode first) so the assistant uses them",
+    )
     p.add_argument("address", help="Bluetooth address, from `sottovoce glasses scan`")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to look for them")
     p.set_defaults(handler=cmd_pair)
@@ -118,10 +121,16 @@ def cmd_pair(args: argparse.Namespace) -> int:
 
 
 async def pair_glasses(
-    address: str, store: PairedGlasses, *, timeout_s: float, backend: Any = None
+    address: str,
+    store: PairedGlasses,
+    *,
+    timeout_s: float,
+    scanner: Any = None,
+    client: Any = None,
 ) -> central.FoundGlasses:
-    """Pair only what answers a scan as sottovoce glasses: a typo never becomes a pairing."""
-    found = await central.scan(timeout_s, backend=backend)
+    """Scan, bond (SMP pairing), then remember: a typo never becomes a pairing, and the
+    glasses accept only hosts they bonded with. `scanner`/`client`: bleak backends (tests)."""
+    found = await central.scan(timeout_s, backend=scanner)
     match = [g for g in found if g.address.upper() == address.upper()]
     if not match:
         raise GlassesError(
@@ -129,6 +138,10 @@ async def pair_glasses(
             "Run `sottovoce glasses scan` to see what is near.",
             code="glasses_not_found",
         )
+    try:
+        await central.bond(match[0].address, timeout_s=max(timeout_s, 10.0), backend=client)
+    except BridgeError as err:
+        raise GlassesError(err.message, code=err.code) from err
     store.add(match[0].address, match[0].name)
     return match[0]
 

@@ -17,6 +17,7 @@ from firmware_bridge.central import (
     LinkUp,
     MicAudio,
     Tapped,
+    bond,
     scan,
 )
 from firmware_bridge.errors import (
@@ -26,6 +27,7 @@ from firmware_bridge.errors import (
     LinkError,
     NackError,
     NotPairedError,
+    PairingRefused,
 )
 from firmware_bridge.profile import SERVICE_UUID, Codec, Gesture
 
@@ -47,6 +49,8 @@ __all__ = [
     "MicAudio",
     "NackError",
     "NotPairedError",
+    "PairingRefused",
     "Tapped",
+    "bond",
     "scan",
 ]

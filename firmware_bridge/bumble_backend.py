@@ -83,22 +83,42 @@ class BumbleClient(BaseBleakClient):
             async with asyncio.timeout(self._timeout):
                 connection = await self.device.connect(hci.Address(self.address), timeout=None)
         except TimeoutError as err:
-            with contextlib.suppress(Exception):  # best effort: the link may be gone
-                await self.device.cancel_connection()  # type: ignore[no-untyped-call]
+            await self._cancel_pending_connection()
             raise BleakError(f"no connection to {self.address} within {self._timeout:g} s") from err
+        except asyncio.CancelledError:
+            # Left pending, it would make the controller refuse the next connect.
+            await asyncio.shield(self._cancel_pending_connection())
+            raise
         except core.BaseBumbleError as err:
             raise BleakError(f"connecting to {self.address} failed: {err}") from err
         self._connection = connection
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
             async with asyncio.timeout(self._timeout):
+                if await self._bonded(connection):
+                    # A bonded peer: encrypt with the stored key at once, as BlueZ and
+                    # CoreBluetooth do, so protected characteristics just work.
+                    try:
+                        await connection.encrypt()
+                    except core.BaseBumbleError as err:  # the peer lost its key for us
+                        raise BleakError(f"encrypting the link failed: {err}") from err
                 self._peer = Peer(connection)
                 if self.preferred_mtu > 23:
                     await self._peer.request_mtu(self.preferred_mtu)
                 self.services = await self._discover(self._peer, connection)
+        except BleakError:
+            await self.disconnect()
+            raise
         except (TimeoutError, core.BaseBumbleError) as err:
             await self.disconnect()
             raise BleakError(f"GATT discovery on {self.address} failed: {err}") from err
+        except asyncio.CancelledError:
+            await asyncio.shield(self.disconnect())  # never leave a half-made link behind
+            raise
+
+    async def _cancel_pending_connection(self) -> None:
+        with contextlib.suppress(Exception):  # best effort: the attempt may have ended
+            await self.device.cancel_connection()  # type: ignore[no-untyped-call]
 
     def _on_disconnection(self, reason: int) -> None:
         _LOGGER.debug("bumble link to %s down (reason 0x%02x)", self.address, reason)
@@ -137,11 +157,25 @@ class BumbleClient(BaseBleakClient):
         self._connection = None
         self._peer = None
 
+    async def _bonded(self, connection: Connection) -> bool:
+        keystore = self.device.keystore
+        return keystore is not None and await keystore.get(str(connection.peer_address)) is not None
+
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        _LOGGER.debug("bumble backend: pairing is the application's (the glasses profile's)")
+        """SMP pairing with bonding over the open connection (keys go to the device's store)."""
+        if self._connection is None:
+            raise BleakError("Not connected")
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._connection.pair()
+        except (TimeoutError, core.BaseBumbleError) as err:
+            raise BleakError(f"pairing with {self.address} failed: {err}") from err
 
     async def unpair(self) -> None:
-        _LOGGER.debug("bumble backend: nothing to unpair")
+        keystore = self.device.keystore
+        if keystore is not None:
+            with contextlib.suppress(KeyError):
+                await keystore.delete(self.address)
 
     def _require_peer(self) -> Peer:
         if self._peer is None:
@@ -151,7 +185,10 @@ class BumbleClient(BaseBleakClient):
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
-        return bytearray(await self._require_peer().read_value(characteristic.handle))
+        try:
+            return bytearray(await self._require_peer().read_value(characteristic.handle))
+        except core.BaseBumbleError as err:
+            raise BleakError(f"read of {characteristic.uuid} failed: {err}") from err
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any

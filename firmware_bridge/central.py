@@ -30,7 +30,14 @@ from firmware_bridge import messages as msg
 from firmware_bridge.audio_stream import FrameReceiver, frames_of
 from firmware_bridge.codecs import AudioCodec, Pcm, available_codecs, choose_codec, make_codec
 from firmware_bridge.endpoint import Endpoint
-from firmware_bridge.errors import BridgeError, ConnectTimeout, LinkError, NotPairedError
+from firmware_bridge.errors import (
+    BridgeError,
+    ConnectTimeout,
+    LinkError,
+    NotBondedError,
+    NotPairedError,
+    PairingRefused,
+)
 from firmware_bridge.profile import (
     AUDIO_UUID,
     COMMAND_UUID,
@@ -120,6 +127,41 @@ async def scan(
         for dev, adv in found.values()
     ]
     return sorted(glasses, key=lambda g: -g.rssi)
+
+
+async def bond(
+    address: str, *, timeout_s: float = 10.0, backend: type[BaseBleakClient] | None = None
+) -> None:
+    """Pair (SMP, with bonding) with the glasses at `address`; they must be in pairing mode.
+
+    The glasses accept commands only over a link encrypted with this bond, so a host that
+    never paired cannot drive them even if it knows their address.
+    """
+    client = BleakClient(address, timeout=timeout_s, backend=backend)
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.connect()
+    except TimeoutError as err:
+        raise ConnectTimeout(f"no answer from {address} within {timeout_s:g} s") from err
+    try:
+        await client.pair()
+    except BleakError as err:
+        raise PairingRefused(
+            f"{address} refused to pair ({err}). Put the glasses in pairing mode (usually a "
+            "long press; see their manual) and run the command again."
+        ) from err
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+
+
+def refused_for_want_of_a_bond(err: BaseException) -> bool:
+    """An ATT error meaning the glasses do not know this host (no bond, or they forgot it)."""
+    text = str(err).upper()
+    return any(
+        reason in text
+        for reason in ("INSUFFICIENT_ENCRYPTION", "INSUFFICIENT_AUTHENTICATION", "KEY_MISSING")
+    )
 
 
 def backoff_delay(attempt: int, settings: LinkSettings, rng: random.Random) -> float:
@@ -293,6 +335,8 @@ class GlassesLink:
             try:
                 await self._connect_and_serve()
                 attempt = 0
+            except NotBondedError as err:
+                _LOGGER.warning("%s", err)
             except (BleakError, BridgeError, TimeoutError) as err:
                 _LOGGER.info("glasses %s: %s", self.address, err)
             if self._closing:
@@ -315,10 +359,15 @@ class GlassesLink:
                     await client.connect()
             except TimeoutError as err:
                 raise ConnectTimeout(f"no answer from {self.address}") from err
+            except BleakError as err:
+                if refused_for_want_of_a_bond(err):
+                    raise self._bond_error() from err
+                raise
             self._client = client
             command = client.services.get_characteristic(COMMAND_UUID)
             if command is None:
                 raise LinkError(f"{self.address} does not offer the sottovoce glasses service")
+            await self._check_bond(client)
             self.endpoint.attach(_WriteTransport(client, command))
             await client.start_notify(EVENT_UUID, self._notified(Channel.EVENT))
             await client.start_notify(AUDIO_UUID, self._notified(Channel.AUDIO))
@@ -335,6 +384,24 @@ class GlassesLink:
                 self._emit(LinkDown(reason="link lost"))
             with contextlib.suppress(Exception):
                 await client.disconnect()
+
+    async def _check_bond(self, client: BleakClient) -> None:
+        """Read the event characteristic, which the glasses serve over a bonded (encrypted)
+        link only: commands are written without response, so a refusal would otherwise look
+        like glasses that never answer."""
+        try:
+            await client.read_gatt_char(EVENT_UUID)
+        except BleakError as err:
+            if refused_for_want_of_a_bond(err):
+                raise self._bond_error() from err
+            raise
+
+    def _bond_error(self) -> NotBondedError:
+        return NotBondedError(
+            f"glasses {self.address} refuse this host: they have no bond with it (reset, or "
+            "paired with another host). Put them in pairing mode and run "
+            f"`sottovoce glasses pair {self.address}`."
+        )
 
     def _notified(self, channel: Channel) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
         def on_notify(_char: BleakGATTCharacteristic, data: bytearray) -> None:

@@ -66,3 +66,13 @@ class NotPairedError(LinkError):
 
 class ConnectTimeout(LinkError):
     code = "connect_timeout"
+
+
+class PairingRefused(LinkError):
+    code = "pairing_refused"
+
+
+class NotBondedError(LinkError):
+    """The glasses refuse this host: no bond on their side (never paired, or reset)."""
+
+    code = "not_bonded"

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
-from bumble import core, gatt
+from bumble import core, gatt, pairing
 from bumble.device import Connection, Device
 from bumble.profiles.battery_service import BatteryService
 from bumble.profiles.device_information_service import DeviceInformationService
@@ -51,6 +51,33 @@ from firmware_bridge.tasks import BackgroundTasks
 _LOGGER = logging.getLogger(__name__)
 
 MIC_TAIL_S = 1.5  # silence queued after speech, so the host's VAD can endpoint
+_PERMISSION = gatt.Characteristic.Permissions
+
+
+def pairing_config(delegate: pairing.PairingDelegate | None = None) -> pairing.PairingConfig:
+    """LE Secure Connections with bonding, "Just Works" (glasses have no keypad or screen to
+    compare numbers on); keys are filed under the random static address both sides connect
+    with, so a reconnect finds them."""
+    return pairing.PairingConfig(
+        sc=True,
+        mitm=False,
+        bonding=True,
+        delegate=delegate,
+        identity_address_type=pairing.PairingConfig.AddressType.RANDOM,
+    )
+
+
+class _PairingGate(pairing.PairingDelegate):
+    """Accepts a pairing request only while the glasses are in pairing mode."""
+
+    def __init__(self, glasses: VirtualGlasses) -> None:
+        super().__init__()
+        self._glasses = glasses
+
+    async def accept(self) -> bool:
+        if not self._glasses.pairing_mode:
+            _LOGGER.info("glasses: pairing request refused (not in pairing mode)")
+        return self._glasses.pairing_mode
 
 
 class _NotifyTransport:
@@ -120,18 +147,27 @@ class VirtualGlasses:
         self._tasks = BackgroundTasks(_LOGGER)
         self._mic_task: asyncio.Task[None] | None = None
         self._speaker: FrameReceiver | None = None
+        self.pairing_mode = False  # a long press on real glasses; `enter_pairing_mode()` here
+        # Only a bonded host (an encrypted link) may write commands or read the profile; the
+        # standard Battery and Device Information services stay open, as on real devices.
         self.command_char: gatt.Characteristic[bytes] = gatt.Characteristic(
             COMMAND_UUID,
             gatt.Characteristic.Properties.WRITE
             | gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
-            gatt.Characteristic.WRITEABLE,
+            _PERMISSION.WRITEABLE | _PERMISSION.WRITE_REQUIRES_ENCRYPTION,
             gatt.CharacteristicValue[bytes](write=self._on_write),
         )
         self.event_char: gatt.Characteristic[bytes] = gatt.Characteristic(
-            EVENT_UUID, gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.READABLE, b""
+            EVENT_UUID,
+            gatt.Characteristic.Properties.NOTIFY,
+            _PERMISSION.READABLE | _PERMISSION.READ_REQUIRES_ENCRYPTION,
+            b"",
         )
         self.audio_char: gatt.Characteristic[bytes] = gatt.Characteristic(
-            AUDIO_UUID, gatt.Characteristic.Properties.NOTIFY, gatt.Characteristic.READABLE, b""
+            AUDIO_UUID,
+            gatt.Characteristic.Properties.NOTIFY,
+            _PERMISSION.READABLE | _PERMISSION.READ_REQUIRES_ENCRYPTION,
+            b"",
         )
 
     def _accepts(self) -> dict[Channel, frozenset[MessageType]]:
@@ -150,6 +186,7 @@ class VirtualGlasses:
             )
         )
         self.device.on(self.device.EVENT_CONNECTION, self._on_connection)
+        self.device.pairing_config_factory = lambda _connection: pairing_config(_PairingGate(self))
         await self.device.power_on()
         self.device.advertising_data = bytes(
             core.AdvertisingData(
@@ -188,6 +225,16 @@ class VirtualGlasses:
         self.first_audio_at = None
         await self.endpoint.request(msg.InputEvent(gesture=gesture, button=button), timeout_s=30)
 
+    def enter_pairing_mode(self) -> None:
+        """Accept the next pairing request (real glasses: a long press while powering on)."""
+        self.pairing_mode = True
+
+    async def forget_hosts(self) -> None:
+        """Factory reset of the bonds: every host must pair again."""
+        assert self.device.keystore is not None
+        for address, _keys in await self.device.keystore.get_all():
+            await self.device.keystore.delete(address)
+
     def go_silent(self) -> None:
         """Fault: stop hearing the host (no acks, no heartbeat echoes) but keep the link."""
         self._radio_lost = True
@@ -210,6 +257,11 @@ class VirtualGlasses:
         self._radio_lost = False
         self.endpoint.attach(_NotifyTransport(self, connection))
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
+        connection.on(connection.EVENT_PAIRING, self._on_paired)
+
+    def _on_paired(self, keys: object) -> None:
+        _LOGGER.info("glasses: bonded with %s", self.connection and self.connection.peer_address)
+        self.pairing_mode = False
 
     def _on_disconnection(self, reason: int) -> None:
         _LOGGER.debug("glasses: disconnected (0x%02x)", reason)

@@ -124,12 +124,41 @@ async def test_sink_sends_16k_audio_paced_and_falls_back_when_the_link_is_down()
 
 async def test_pair_only_what_answers_a_scan(tmp_path: Path) -> None:
     store = PairedGlasses(tmp_path)
-    async with VirtualRadio() as radio:
+    async with VirtualRadio(bonded=False) as radio:
+        radio.glasses.enter_pairing_mode()
         found = await pair_glasses(
-            radio.glasses_address, store, timeout_s=0.2, backend=radio.backends.scanner
+            radio.glasses_address,
+            store,
+            timeout_s=0.2,
+            scanner=radio.backends.scanner,
+            client=radio.backends.client,
         )
         with pytest.raises(GlassesError):
             await pair_glasses(
-                "C0:5E:77:00:00:42", store, timeout_s=0.2, backend=radio.backends.scanner
+                "C0:5E:77:00:00:42", store, timeout_s=0.2, scanner=radio.backends.scanner
             )
+        # Bonded: the link comes up, over an encrypted connection.
+        link = GlassesLink(
+            found.address, paired=store.load(), backend=radio.backends.client, settings=FAST
+        )
+        await link.start()
+        await link.wait_ready(2)
+        assert radio.glasses.connection is not None and radio.glasses.connection.is_encrypted
+        await link.close()
     assert found.name == "Sottovoce Glasses" and store.load() == {radio.glasses_address: found.name}
+    assert not radio.glasses.pairing_mode  # a pairing ends pairing mode
+
+
+async def test_glasses_not_in_pairing_mode_refuse_to_pair(tmp_path: Path) -> None:
+    store = PairedGlasses(tmp_path)
+    async with VirtualRadio(bonded=False) as radio:
+        with pytest.raises(GlassesError, match="pairing mode") as caught:
+            await pair_glasses(
+                radio.glasses_address,
+                store,
+                timeout_s=0.2,
+                scanner=radio.backends.scanner,
+                client=radio.backends.client,
+            )
+    assert caught.value.code == "pairing_refused"
+    assert store.load() == {}

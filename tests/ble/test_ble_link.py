@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from bleak import BleakClient
+from bleak.exc import BleakError
 
 from firmware_bridge.central import (
     Battery,
@@ -162,6 +163,46 @@ async def test_unpaired_glasses_are_refused() -> None:
         with pytest.raises(NotPairedError):
             await link.start()
     assert radio.glasses.received.hellos == 0
+
+
+async def test_glasses_refuse_a_host_they_have_no_bond_with(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On the allow-list but never bonded (or the glasses were reset): the glasses refuse
+    every command write, the host says how to fix it and keeps the link down."""
+    async with VirtualRadio(bonded=False) as radio:
+        link = _link(radio)
+        await link.start()
+        with pytest.raises(ConnectTimeout):
+            await link.wait_ready(1.0)
+        await link.close()
+        client = BleakClient(radio.glasses_address, backend=radio.backends.client)
+        await client.connect()
+        with pytest.raises(BleakError, match="INSUFFICIENT_ENCRYPTION"):
+            await client.write_gatt_char(COMMAND_UUID, b"\x00" * 8, response=True)
+        await client.disconnect()
+    assert radio.glasses.received.hellos == 0 and radio.glasses.fragments_in == 0
+    assert "sottovoce glasses pair" in caplog.text
+
+
+async def test_after_the_glasses_forget_their_bonds_the_host_must_pair_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with VirtualRadio() as radio:
+        link = _link(radio)
+        await link.start()
+        await link.wait_ready(2)
+        await radio.glasses.forget_hosts()
+        await radio.glasses.drop_link()
+        await asyncio.sleep(0.5)
+        assert not link.is_ready
+        assert "refuse this host" in caplog.text  # the stored key no longer encrypts
+        await link.close()  # one connection attempt at a time on this controller
+        await radio.pair()  # pairing again brings it back
+        again = _link(radio)
+        await again.start()
+        await again.wait_ready(3)
+        await again.close()
 
 
 async def test_absent_glasses_time_out_instead_of_hanging() -> None:
