@@ -226,7 +226,8 @@ class SimulationResult:
     displayed: list[str] = field(default_factory=list)
     reply_s: float = 0.0
     tap_to_first_audio_s: float | None = None
-    speech_end_to_first_audio_s: float | None = None
+    speech_end_to_first_audio_s: float | None = None  # from where the command's sound ends
+    endpoint_to_first_audio_s: float | None = None  # from the pipeline's end-of-speech event
     turns: int = 0
     trigger: str = "tap"
     codec: str = ""
@@ -290,7 +291,14 @@ def _print_summary(result: SimulationResult) -> None:
         print(f"Tap -> first reply frame: {result.tap_to_first_audio_s:.2f} s", file=out)
     if result.speech_end_to_first_audio_s is not None:
         print(
-            f"End of speech -> first reply frame: {result.speech_end_to_first_audio_s:.2f} s",
+            f"End of the spoken command -> first reply frame: "
+            f"{result.speech_end_to_first_audio_s:.2f} s",
+            file=out,
+        )
+    if result.endpoint_to_first_audio_s is not None:
+        print(
+            f"Endpoint (end-of-speech event) -> first reply frame: "
+            f"{result.endpoint_to_first_audio_s:.2f} s",
             file=out,
         )
 
@@ -375,9 +383,18 @@ async def simulate(
                 result.tap_to_first_audio_s = round(glasses.first_audio_at - glasses.tapped_at, 3)
             if speech_ended:  # the loop's clock and the pipeline's are both time.monotonic
                 ended = pipeline.clock_origin + speech_ended[0]
-                result.speech_end_to_first_audio_s = round(glasses.first_audio_at - ended, 3)
+                result.endpoint_to_first_audio_s = round(glasses.first_audio_at - ended, 3)
+            if glasses.speech_started_at is not None and speech is not None:
+                sound_ends = glasses.speech_started_at + _sound_end_s(speech)
+                result.speech_end_to_first_audio_s = round(glasses.first_audio_at - sound_ends, 3)
         await session.close()
     return result
+
+
+def _sound_end_s(pcm: Pcm, floor: int = 300) -> float:
+    """Where the last sample louder than `floor` ends, in seconds from the start."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
+    return (int(loud[-1]) + 1) / SAMPLE_RATE if len(loud) else 0.0
 
 
 def _synthesize(engines: Engines, text: str) -> Pcm:

@@ -140,6 +140,7 @@ class VirtualGlasses:
         self.fragments_in = 0
         self.tapped_at: float | None = None
         self.first_audio_at: float | None = None  # loop time the first reply frame arrived
+        self.speech_started_at: float | None = None  # loop time queued speech began to stream
         self._radio_lost = False
         self._hello_done = False
         self.endpoint = Endpoint(reply=Channel.EVENT, accepts=self._accepts)
@@ -369,12 +370,16 @@ class VirtualGlasses:
         index = 0
         pending: list[Pcm] = []
         while True:
+            starts = False
             if not pending and self._speech:
                 speech = np.concatenate(self._speech)
                 self._speech.clear()
                 pending = list(frames_of(np.concatenate([speech, tail])))
+                starts = True
             fast = bool(pending) and not self.realtime_mic
             frame = pending.pop(0) if pending else silence
+            if starts:  # the speech's first sample is "heard" at the start of this frame
+                self.speech_started_at = max(due, loop.time())
             due += FRAME_SAMPLES / SAMPLE_RATE
             if fast:
                 due = loop.time()
