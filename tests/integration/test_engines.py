@@ -255,6 +255,22 @@ def test_onnx_front_end_is_in_use_and_scores_like_the_tflite_one(jarvis_speech: 
     assert np.median(delayed) < 0.01
 
 
+def test_damaged_onnx_front_end_falls_back_to_tflite(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from models import wake
+
+    (tmp_path / "resources").mkdir()
+    for name in ("melspectrogram.onnx", "embedding_model.onnx"):
+        (tmp_path / "resources" / name).write_bytes(b"not a model")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(wake.pk, "package_dir", lambda package: tmp_path)
+        detector = installed(lambda: load_wake_word("hey jarvis"))
+    assert not isinstance(detector._scorer._features, wake.OnnxFeatures)
+    assert "ONNX models failed" in caplog.text
+    assert detector.process(np.zeros(wake.FRAME_SAMPLES, dtype=np.int16)) is None
+
+
 def test_onnx_front_end_takes_whole_steps_only() -> None:
     from models.wake import OnnxFeatures
 
