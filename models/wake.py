@@ -27,6 +27,7 @@ FRAME_SAMPLES: Final = 1280
 """openWakeWord scores audio in 80 ms steps."""
 
 _TFLITE_IDENTIFIER: Final = b"TFL3"
+FRONT_ENDS: Final = ("onnx", "tflite")
 
 
 class FrameScorer(Protocol):
@@ -118,9 +119,18 @@ class _OpenWakeWordScorer:
 
 
 def load_wake_word(
-    model: str = DEFAULT_WAKE_WORD, threshold: float = 0.5, refractory_s: float = 2.0
+    model: str = DEFAULT_WAKE_WORD,
+    threshold: float = 0.5,
+    refractory_s: float = 2.0,
+    *,
+    front_end: str = "onnx",
 ) -> OpenWakeWordDetector:
-    """Load a bundled model by name ("hey_jarvis", "hey jarvis", ...) or a `.tflite` file."""
+    """Load a bundled model by name ("hey_jarvis", "hey jarvis", ...) or a `.tflite` file.
+
+    `front_end`: "onnx" (falls back to TFLite when the ONNX models are missing) or "tflite".
+    """
+    if front_end not in FRONT_ENDS:
+        raise UnknownEngineError("wake-word front end", front_end, list(FRONT_ENDS))
     name, path = resolve_wake_word(model)
     oww = pk.require(pk.PYOPEN_WAKEWORD, "The wake-word detector")
     try:
@@ -128,7 +138,7 @@ def load_wake_word(
             detector_model = oww.OpenWakeWord.from_builtin(oww.Model(name))
         else:
             detector_model = oww.OpenWakeWord.from_model(path)
-        features: Any = OnnxFeatures.load()
+        features: Any = OnnxFeatures.load() if front_end == "onnx" else None
         if features is None:
             features = oww.OpenWakeWordFeatures.from_builtin()
             _single_threaded(features, detector_model)

