@@ -36,6 +36,7 @@ from models.protocols import (
     VoiceActivityDetector,
     WakeWordDetector,
 )
+from skills.intents import looks_complete
 from skills.sdk import Intent
 
 _LOGGER = logging.getLogger(__name__)
@@ -403,8 +404,9 @@ class Pipeline:
         """End the utterance before the full silence when the guess is a clear command.
 
         A speculative transcript that a skill confidently understands (not the language-model
-        fallback) is very likely the whole command; waiting out the rest of the silence would
-        only add latency. Anything less certain waits for the normal endpoint.
+        fallback) and that does not trail off ("set a timer for", "remind me to") is very
+        likely the whole command; waiting out the rest of the silence would only add latency.
+        Anything less certain waits for the normal endpoint.
         """
         if self._capture is not cap or cap.speculation is not task or task.cancelled():
             return
@@ -414,7 +416,11 @@ class Pipeline:
         if not text.strip():
             return
         intent = self.handler.recognize(text)
-        if intent.name != "answer" and intent.confidence >= EARLY_ENDPOINT_CONFIDENCE:
+        if (
+            intent.name != "answer"
+            and intent.confidence >= EARLY_ENDPOINT_CONFIDENCE
+            and looks_complete(text, intent)
+        ):
             self._end_capture("understood")
 
     def _end_capture(self, reason: str | None) -> None:

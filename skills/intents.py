@@ -476,3 +476,37 @@ def _keyword_slots(name: str, text: str) -> dict[str, Any]:
     if name == "reminder.create":
         return _reminder_slots(text)
     return {}
+
+
+# Words that carry no content of their own: a slot holding only these ({"text": "to"} from
+# "remind me to") was filled from a cut-off command.
+_FUNCTION_WORDS: Final = frozenset((
+    "a", "an", "the", "to", "for", "of", "in", "on", "at", "with", "about", "and", "or", "but",
+    "my", "your", "his", "her", "their", "our", "from", "by", "into", "onto", "than", "that",
+    "this", "these", "those", "some", "me",
+))  # fmt: skip
+# Nor does a spoken command end on one of these: "set a timer for", "play the latest",
+# "play the latest episode of" are commands interrupted by a pause.
+_DANGLING: Final = _FUNCTION_WORDS | frozenset(
+    ["latest", "next", "last", "every", "called", "named"]
+)
+
+
+def looks_complete(text: str, intent: Intent) -> bool:
+    """Whether `text` reads as a whole command rather than one interrupted by a pause.
+
+    For the pipeline's early endpoint, which acts on a transcript taken after a fraction of a
+    second of silence: false when the text trails off ("...", a dangling function word) or a
+    slot holds nothing but function words (`{"text": "to"}` from "remind me to").
+    """
+    if text.rstrip().endswith(("...", "…", ",", "-")):
+        return False
+    words = clean(text).split()
+    if not words or words[-1] in _DANGLING:
+        return False
+    return not any(
+        isinstance(value, str)
+        and value.strip()
+        and all(word in _FUNCTION_WORDS for word in clean(value).split())
+        for value in intent.slots.values()
+    )

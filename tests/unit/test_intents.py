@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from skills.intents import IntentRecognizer, clean
+from skills.intents import IntentRecognizer, clean, looks_complete
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 
@@ -162,3 +162,26 @@ def test_latency_is_small(recognizer: IntentRecognizer) -> None:
     for text in texts:
         recognizer.recognize(text)
     assert (time.perf_counter() - start) / len(texts) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("text", "complete"),
+    [
+        ("What time is it?", True),
+        ("Set a timer for ten minutes.", True),
+        ("Play the latest Interconnects episode.", True),
+        ("Play the next episode.", True),
+        ("Remind me to call mom at 5 pm.", True),
+        ("set a timer for", False),
+        ("Remind me to", False),
+        ("play the latest", False),
+        ("play the latest episode of", False),
+        ("Set a timer for...", False),
+    ],
+)
+def test_looks_complete_spots_commands_cut_off_by_a_pause(
+    recognizer: IntentRecognizer, text: str, complete: bool
+) -> None:
+    intent = recognizer.recognize(text)
+    assert intent.name != "answer"
+    assert looks_complete(text, intent) is complete

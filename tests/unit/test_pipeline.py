@@ -277,6 +277,24 @@ async def test_early_endpoint_when_the_guess_is_understood() -> None:
     assert [e.reason for e in ends] == ["understood", "silence"]
 
 
+async def test_no_early_endpoint_when_the_guess_trails_off() -> None:
+    """A pause inside "what time is it in ... Tokyo" must not end the command."""
+    events: list[ev.Event] = []
+    pipeline = Pipeline(
+        Engines(wake=FakeWake(), vad=FakeVad(), asr=FakeAsr({1: "What time is it in"}),
+                tts=FakeTts()),
+        RecordingSink(),
+        vad=VadSettings(silence_s=1.0, speculate_s=0.1),
+        dialog=DialogSettings(follow_up_s=0.0),
+        emit=events.append,
+        clock=FakeClock(),
+    )  # fmt: skip
+    pipeline.handler = BasicHandler(pipeline, now=lambda: NOON)
+    assert pipeline.handler.recognize("What time is it in").name == "time.query"
+    await pipeline.run(SlowSource([*command(1), *chunks_of(SILENCE, 2.0)]), realtime=True)
+    assert [e.reason for e in events if isinstance(e, ev.SpeechEnded)] == ["silence"]
+
+
 def test_stop_phrases() -> None:
     assert is_stop_phrase("Stop.")
     assert is_stop_phrase("okay stop")
