@@ -188,16 +188,28 @@ async def test_glasses_refuse_a_host_they_have_no_bond_with(
 async def test_after_the_glasses_forget_their_bonds_the_host_must_pair_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # A slow backoff (0.5 s, then 1 s): the link is closed right after it logs the refusal,
+    # while its supervisor sleeps, never mid-connect (bumble's LocalLink can lose the next
+    # connect after one cancelled half-way).
+    patient = LinkSettings(
+        connect_timeout_s=1.0, hello_timeout_s=1.0, ack_timeout_s=0.2, backoff_initial_s=0.5
+    )
     async with VirtualRadio() as radio:
-        link = _link(radio)
+        link = GlassesLink(
+            radio.glasses_address,
+            paired={radio.glasses_address},
+            backend=radio.backends.client,
+            settings=patient,
+        )
         await link.start()
         await link.wait_ready(2)
         await radio.glasses.forget_hosts()
         await radio.glasses.drop_link()
-        await asyncio.sleep(0.5)
+        async with asyncio.timeout(3):
+            while "refuse this host" not in caplog.text:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)  # the stored key no longer encrypts the link
         assert not link.is_ready
-        assert "refuse this host" in caplog.text  # the stored key no longer encrypts
-        await link.close()  # one connection attempt at a time on this controller
+        await link.close()
         await radio.pair()  # pairing again brings it back
         again = _link(radio)
         await again.start()
