@@ -26,6 +26,12 @@ from firmware_bridge.profile import BATTERY_LEVEL_UUID, COMMAND_UUID, Codec, Ges
 from firmware_bridge.sim import VirtualRadio
 
 FAST = LinkSettings(connect_timeout_s=1.0, hello_timeout_s=1.0, ack_timeout_s=0.2)
+# A slow backoff (0.5 s, then 1 s), for tests that close a link its glasses refuse and then
+# connect again: closed right after a refusal, the link is asleep, never mid-connect (bumble's
+# LocalLink can lose the next connect after one cancelled half-way).
+PATIENT = LinkSettings(
+    connect_timeout_s=1.0, hello_timeout_s=1.0, ack_timeout_s=0.2, backoff_initial_s=0.5
+)
 
 
 def _link(radio: VirtualRadio, **kwargs: object) -> GlassesLink:
@@ -171,7 +177,12 @@ async def test_glasses_refuse_a_host_they_have_no_bond_with(
     """On the allow-list but never bonded (or the glasses were reset): the glasses refuse
     every command write, the host says how to fix it and keeps the link down."""
     async with VirtualRadio(bonded=False) as radio:
-        link = _link(radio)
+        link = GlassesLink(
+            radio.glasses_address,
+            paired={radio.glasses_address},
+            backend=radio.backends.client,
+            settings=PATIENT,  # closed while backing off, not mid-connect
+        )
         await link.start()
         with pytest.raises(ConnectTimeout):
             await link.wait_ready(1.0)
@@ -188,18 +199,12 @@ async def test_glasses_refuse_a_host_they_have_no_bond_with(
 async def test_after_the_glasses_forget_their_bonds_the_host_must_pair_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # A slow backoff (0.5 s, then 1 s): the link is closed right after it logs the refusal,
-    # while its supervisor sleeps, never mid-connect (bumble's LocalLink can lose the next
-    # connect after one cancelled half-way).
-    patient = LinkSettings(
-        connect_timeout_s=1.0, hello_timeout_s=1.0, ack_timeout_s=0.2, backoff_initial_s=0.5
-    )
     async with VirtualRadio() as radio:
         link = GlassesLink(
             radio.glasses_address,
             paired={radio.glasses_address},
             backend=radio.backends.client,
-            settings=patient,
+            settings=PATIENT,
         )
         await link.start()
         await link.wait_ready(2)
