@@ -202,7 +202,31 @@ def cmd_forget(args: argparse.Namespace) -> int:
         print(f"{args.address} was not paired.", file=sys.stderr)
         return 1
     print(f"Forgot {', '.join(gone) or 'nothing (no glasses were paired)'}.")
+    for address in gone:  # the allow-list entry is gone; the radio's bond is a best effort
+        note = asyncio.run(forget_bond(address))
+        if note:
+            print(note, file=sys.stderr)
     return 0
+
+
+async def forget_bond(address: str, *, backend: Any = None, timeout_s: float = 5.0) -> str:
+    """Remove the Bluetooth bond too; returns "" or a note on why it stays."""
+    from bleak.exc import BleakError
+
+    try:
+        await central.unbond(address, backend=backend, timeout_s=timeout_s)
+    except (BleakError, OSError, TimeoutError) as err:
+        reason = (
+            "BlueZ is not reachable over D-Bus"
+            if isinstance(err, OSError)
+            else str(err) or type(err).__name__
+        )
+        return (
+            f"The Bluetooth bond with {address} could not be removed ({reason}): remove it "
+            f"with `bluetoothctl remove {address}`. The assistant no longer connects to these "
+            "glasses either way."
+        )
+    return ""
 
 
 def _run_radio(coro: Any) -> Any:

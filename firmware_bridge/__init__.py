@@ -19,6 +19,7 @@ from firmware_bridge.central import (
     Tapped,
     bond,
     scan,
+    unbond,
 )
 from firmware_bridge.errors import (
     BridgeError,
@@ -53,4 +54,5 @@ __all__ = [
     "Tapped",
     "bond",
     "scan",
+    "unbond",
 ]

@@ -155,6 +155,15 @@ async def bond(
             await client.disconnect()
 
 
+async def unbond(
+    address: str, *, timeout_s: float = 5.0, backend: type[BaseBleakClient] | None = None
+) -> None:
+    """Remove this host's bond with `address` (BlueZ forgets the device and its keys)."""
+    client = BleakClient(address, timeout=timeout_s, backend=backend)
+    async with asyncio.timeout(timeout_s):
+        await client.unpair()
+
+
 def refused_for_want_of_a_bond(err: BaseException) -> bool:
     """An ATT error meaning the glasses do not know this host (no bond, or they forgot it)."""
     text = str(err).upper()

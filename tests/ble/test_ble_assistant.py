@@ -11,7 +11,7 @@ import pytest
 
 from assistant import events as ev
 from assistant.glasses import GlassesSession, GlassesSink, PairedGlasses
-from assistant.glasses_cli import GlassesError, pair_glasses
+from assistant.glasses_cli import GlassesError, forget_bond, pair_glasses
 from firmware_bridge.central import GlassesLink, LinkSettings
 from firmware_bridge.profile import Codec, Gesture
 from firmware_bridge.sim import VirtualRadio
@@ -162,3 +162,18 @@ async def test_glasses_not_in_pairing_mode_refuse_to_pair(tmp_path: Path) -> Non
             )
     assert caught.value.code == "pairing_refused"
     assert store.load() == {}
+
+
+async def test_forgetting_removes_the_hosts_bond(caplog: pytest.LogCaptureFixture) -> None:
+    async with VirtualRadio() as radio:
+        address = radio.glasses_address
+        assert await forget_bond(address, backend=radio.backends.client) == ""
+        assert await radio.host.keystore.get(address) is None  # type: ignore[union-attr]
+        # Unbonded now, the host cannot drive the glasses even if an old list still names them.
+        link = GlassesLink(address, paired={address}, backend=radio.backends.client, settings=FAST)
+        await link.start()
+        async with asyncio.timeout(3):
+            while "refuse this host" not in caplog.text:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await link.close()
+    assert radio.glasses.received.hellos == 0

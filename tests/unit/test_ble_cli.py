@@ -34,3 +34,5 @@ def test_status_and_forget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert _run("--home", str(tmp_path), "forget", "11:22:33:44:55:66") == 1
     assert _run("--home", str(tmp_path), "forget", "aa:bb:cc:dd:ee:ff") == 0
     assert PairedGlasses(tmp_path).load() == {}
+    # No Bluetooth here: the allow-list entry is gone all the same, and the bond's fix is named.
+    assert "bluetoothctl remove AA:BB:CC:DD:EE:FF" in capsys.readouterr().err
