@@ -34,12 +34,12 @@ PATIENT = LinkSettings(
 )
 
 
-def _link(radio: VirtualRadio, **kwargs: object) -> GlassesLink:
+def _link(radio: VirtualRadio, settings: LinkSettings = FAST, **kwargs: object) -> GlassesLink:
     return GlassesLink(
         radio.glasses_address,
         paired={radio.glasses_address},
         backend=radio.backends.client,
-        settings=FAST,
+        settings=settings,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -177,12 +177,7 @@ async def test_glasses_refuse_a_host_they_have_no_bond_with(
     """On the allow-list but never bonded (or the glasses were reset): the glasses refuse
     every command write, the host says how to fix it and keeps the link down."""
     async with VirtualRadio(bonded=False) as radio:
-        link = GlassesLink(
-            radio.glasses_address,
-            paired={radio.glasses_address},
-            backend=radio.backends.client,
-            settings=PATIENT,  # closed while backing off, not mid-connect
-        )
+        link = _link(radio, PATIENT)  # closed while backing off, not mid-connect
         await link.start()
         with pytest.raises(ConnectTimeout):
             await link.wait_ready(1.0)
@@ -200,12 +195,7 @@ async def test_after_the_glasses_forget_their_bonds_the_host_must_pair_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async with VirtualRadio() as radio:
-        link = GlassesLink(
-            radio.glasses_address,
-            paired={radio.glasses_address},
-            backend=radio.backends.client,
-            settings=PATIENT,
-        )
+        link = _link(radio, PATIENT)
         await link.start()
         await link.wait_ready(2)
         await radio.glasses.forget_hosts()
@@ -256,12 +246,7 @@ async def test_silent_glasses_are_dropped_by_the_heartbeat_and_reconnected() -> 
         connect_timeout_s=1.0, hello_timeout_s=1.0, ack_timeout_s=0.2, heartbeat_s=0.1
     )
     async with VirtualRadio() as radio:
-        link = GlassesLink(
-            radio.glasses_address,
-            paired={radio.glasses_address},
-            backend=radio.backends.client,
-            settings=quick,
-        )
+        link = _link(radio, quick)
         await link.start()
         await link.wait_ready(2)
         radio.glasses.go_silent()
