@@ -354,9 +354,14 @@ def test_piper_yields_one_int16_array_per_sentence(tts: PiperSynthesizer) -> Non
 
 def test_piper_speech_transcribes_back(tts: PiperSynthesizer, whisper: Recognizer) -> None:
     text = "Please set a timer for ten minutes."
-    heard = whisper.transcribe(np.concatenate([synthesize_16k(tts, text), silence(0.3)]))
-    # Piper samples noise, so every synthesis differs a little, and tiny.en then sometimes
-    # mishears the first words ("Police at a timer..."); the rest must come back.
-    matcher = difflib.SequenceMatcher(a=words(text), b=words(heard))
-    matched = sum(block.size for block in matcher.get_matching_blocks())
-    assert matched >= len(words(text)) - 2, heard
+    # Piper samples noise, so every synthesis differs a little, and tiny.en then often mishears
+    # the first words ("Police at a timer..."; more than two words in 3 of 40 draws measured,
+    # "Police at a time or for 10 minutes" once in CI). Broken synthesis fails every try; an
+    # unlucky draw passes on the next (all three miss about once in 2,500 runs).
+    heard = []
+    for _ in range(3):
+        heard.append(whisper.transcribe(np.concatenate([synthesize_16k(tts, text), silence(0.3)])))
+        matcher = difflib.SequenceMatcher(a=words(text), b=words(heard[-1]))
+        if sum(block.size for block in matcher.get_matching_blocks()) >= len(words(text)) - 2:
+            return
+    pytest.fail(f"no synthesis of {text!r} transcribed back: {heard}")
