@@ -81,6 +81,12 @@ def convert_to_16k_mono(
     return float_to_pcm(resample_float(mono, sample_rate, SAMPLE_RATE))
 
 
+def loud_span(pcm: Pcm, floor: int = 300) -> tuple[int, int]:
+    """[first, last + 1) of the samples louder than `floor`; (0, 0) when none is."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
+    return (int(loud[0]), int(loud[-1]) + 1) if len(loud) else (0, 0)
+
+
 def resample(pcm: Pcm, from_rate: int, to_rate: int) -> Pcm:
     """Mono int16 from one rate to another (one shot; use `Resampler` for a stream)."""
     if from_rate == to_rate:

@@ -28,7 +28,7 @@ from assistant import audio_io
 from assistant import events as ev
 from assistant.app import bundled_sample, start_skill_host
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
-from assistant.audio_convert import resample
+from assistant.audio_convert import loud_span, resample
 from assistant.config import Settings, replace
 from assistant.engines import build_engines
 from assistant.pipeline import Engines, Pipeline
@@ -50,9 +50,9 @@ class Spoken:
     speech_end_s: float  # where the command's sound ends
 
 
-def _trim(pcm: Pcm, floor: int = 300) -> Pcm:
-    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
-    return pcm[loud[0] : loud[-1] + 1] if len(loud) else pcm[:0]
+def _trim(pcm: Pcm) -> Pcm:
+    start, end = loud_span(pcm)
+    return pcm[start:end]
 
 
 def _speak(engines: Engines, text: str) -> Pcm:

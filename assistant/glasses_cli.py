@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant import config as cfg
 from assistant import events as ev
-from assistant.audio_convert import resample
+from assistant.audio_convert import loud_span, resample
 from assistant.errors import SottovoceError
 from assistant.glasses import GlassesSession, PairedGlasses
 from assistant.paths import data_dir
@@ -409,16 +409,10 @@ async def simulate(
                 ended = pipeline.clock_origin + speech_ended[0]
                 result.endpoint_to_first_audio_s = round(glasses.first_audio_at - ended, 3)
             if glasses.speech_started_at is not None and speech is not None:
-                sound_ends = glasses.speech_started_at + _sound_end_s(speech)
+                sound_ends = glasses.speech_started_at + loud_span(speech)[1] / SAMPLE_RATE
                 result.speech_end_to_first_audio_s = round(glasses.first_audio_at - sound_ends, 3)
         await session.close()
     return result
-
-
-def _sound_end_s(pcm: Pcm, floor: int = 300) -> float:
-    """Where the last sample louder than `floor` ends, in seconds from the start."""
-    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > floor)
-    return (int(loud[-1]) + 1) / SAMPLE_RATE if len(loud) else 0.0
 
 
 def _synthesize(engines: Engines, text: str) -> Pcm:

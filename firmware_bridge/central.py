@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass
@@ -166,10 +167,11 @@ async def unbond(
 
 def refused_for_want_of_a_bond(err: BaseException) -> bool:
     """An ATT error meaning the glasses do not know this host (no bond, or they forgot it)."""
-    text = str(err).upper()
+    # bumble writes INSUFFICIENT_ENCRYPTION, BlueZ "Insufficient Encryption": compare letters.
+    text = re.sub(r"[^A-Z]", "", str(err).upper())
     return any(
         reason in text
-        for reason in ("INSUFFICIENT_ENCRYPTION", "INSUFFICIENT_AUTHENTICATION", "KEY_MISSING")
+        for reason in ("INSUFFICIENTENCRYPTION", "INSUFFICIENTAUTHENTICATION", "KEYMISSING")
     )
 
 

@@ -138,13 +138,10 @@ def load_wake_word(
             detector_model = oww.OpenWakeWord.from_builtin(oww.Model(name))
         else:
             detector_model = oww.OpenWakeWord.from_model(path)
-        features: Any = OnnxFeatures.load() if front_end == "onnx" else None
-        if features is None:
-            features = oww.OpenWakeWordFeatures.from_builtin()
-            _single_threaded(features, detector_model)
-        else:
-            _single_threaded(None, detector_model)
-        scorer = _OpenWakeWordScorer(features, detector_model)
+        onnx = OnnxFeatures.load() if front_end == "onnx" else None
+        tflite = oww.OpenWakeWordFeatures.from_builtin() if onnx is None else None
+        _single_threaded(tflite, detector_model)
+        scorer = _OpenWakeWordScorer(onnx or tflite, detector_model)
     except (OSError, RuntimeError, ValueError) as err:
         raise ModelFileError(
             f"Could not load the wake-word model {path or name}: {err}. "

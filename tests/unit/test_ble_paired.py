@@ -27,3 +27,12 @@ def test_a_damaged_file_means_nothing_paired(tmp_path: Path) -> None:
     assert PairedGlasses(tmp_path).load() == {}
     (tmp_path / "glasses.json").write_text("[1, 2]", encoding="utf-8")
     assert "X" not in PairedGlasses(tmp_path)
+
+
+def test_a_refusal_for_want_of_a_bond_is_recognised_in_either_stacks_words() -> None:
+    from firmware_bridge.central import refused_for_want_of_a_bond
+
+    assert refused_for_want_of_a_bond(Exception("ATT_Error(error=INSUFFICIENT_ENCRYPTION)"))
+    assert refused_for_want_of_a_bond(Exception("[org.bluez.Error.Failed] Insufficient Encryption"))
+    assert refused_for_want_of_a_bond(Exception("HCI_Error(hci/PIN_OR_KEY_MISSING_ERROR [0x6])"))
+    assert not refused_for_want_of_a_bond(Exception("no connection within 5 s"))
