@@ -61,8 +61,10 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--check", action="store_true", help="connect and report battery and codec")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
-    p = sub.add_parser("forget", help="unpair glasses (all of them without ADDRESS)")
-    p.add_argument("address", nargs="?")
+    p = sub.add_parser(
+        "forget", help="unpair glasses: off the allow-list, bond removed (all without ADDRESS)"
+    )
+    p.add_argument("address", nargs="?", help="Bluetooth address; without it, every pair")
     p.set_defaults(handler=cmd_forget)
     p = sub.add_parser(
         "simulate",
