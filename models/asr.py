@@ -115,17 +115,41 @@ class WhisperRecognizer:
 
 
 MAX_WORDS_PER_SECOND: Final = 5.0  # fast speech is about 4
+WORDS_SLACK: Final = 2  # short words run faster: "what time is it" fits in 0.7 s
 
 
 def _looks_degenerate(text: str, seconds: float) -> bool:
-    """Looping output: more words than anyone says in that time, or a phrase said thrice."""
+    """Looping output: more words than anyone says in that time, a phrase said thrice, or
+    one said twice and cut off on its third start (the decoder ran into its length cap).
+
+    A false alarm is costly: the standard 30 s decode takes about four times as long.
+    """
     words = re.findall(r"[\w']+", text.lower())
-    if len(words) > 3 and len(words) > MAX_WORDS_PER_SECOND * seconds:
+    if len(words) > 3 and len(words) > MAX_WORDS_PER_SECOND * seconds + WORDS_SLACK:
         return True
     for n in range(1, 5):
         for i in range(len(words) - 3 * n + 1):
             unit = words[i : i + n]
             if words[i + n : i + 2 * n] == unit and words[i + 2 * n : i + 3 * n] == unit:
+                return True
+    return _ends_in_a_cut_repeat(words)
+
+
+def _ends_in_a_cut_repeat(words: list[str]) -> bool:
+    """`U U P` at the end, where U has 2+ words and P is a shorter start of U (its last word
+    may be cut short too: "what" for "what's")."""
+    for n in range(2, len(words) // 2 + 1):
+        for cut in range(1, n):
+            tail = len(words) - 2 * n - cut
+            if tail < 0:
+                break
+            unit = words[tail : tail + n]
+            start = words[tail + 2 * n :]
+            if (
+                words[tail + n : tail + 2 * n] == unit
+                and start[:-1] == unit[: cut - 1]
+                and unit[cut - 1].startswith(start[-1])
+            ):
                 return True
     return False
 

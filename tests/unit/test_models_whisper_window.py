@@ -17,6 +17,12 @@ from models.asr import _looks_degenerate
         ("one two three one two three", 3.0, False),
         ("1,0001 90210 01803", 8.3, False),
         ("What time is it?", 1.2, False),
+        ("What time is it?", 0.7, False),  # a quick, tightly cut command
+        ("the the the the the the the the the the", 1.0, True),
+        ("What's it like outside? What's it like outside? What", 3.0, True),
+        ("Play our Raman music. Play our Raman music. Play", 3.0, True),
+        ("one two three one two three", 1.0, False),
+        ("It is what it is", 1.0, False),
     ],
 )
 def test_looping_output_is_caught(text: str, seconds: float, looping: bool) -> None:
