@@ -117,7 +117,9 @@ def _glasses_session(settings: Settings) -> GlassesSession:
         fallback = audio_io.SpeakerSink(_device(settings.audio.output_device))
     except AudioError:
         fallback = audio_io.NullSink()
-    return GlassesSession(GlassesLink(addresses[0], paired=paired), fallback=fallback)
+    return GlassesSession(
+        GlassesLink(addresses[0], paired=paired), fallback=fallback, mic=settings.audio.glasses_mic
+    )
 
 
 def _device(value: str) -> str | int | None:

@@ -141,6 +141,12 @@ class AudioSettings:
     paced: bool = _f(
         False, "Feed WAV input in real time, as a microphone would, instead of as fast as possible."
     )
+    glasses_mic: str = _f(
+        "always",
+        "When glasses stream their microphone: 'always' (the wake word works on them) or 'tap' "
+        "(from a tap until the turn and its follow-up window end: saves their battery).",
+        choices=("always", "tap"),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -202,35 +202,64 @@ class GlassesSink:
 # ---- routing ---------------------------------------------------------------------------------
 
 
+MIC_MODES = ("always", "tap")
+
+
 class GlassesBridge:
-    """Routes link events into the pipeline and pipeline events (via `observe`) to the display."""
+    """Routes link events into the pipeline and pipeline events (via `observe`) to the display.
+
+    `mic` says when the glasses stream their microphone. "always": from every connect, so the
+    wake word works on them. "tap": only from a tap until the turn, and the follow-up window
+    after it, are over; the radio, microphone and encoder of the glasses rest in between, which
+    is what their battery needs, and the wake word then only works on the host's own input.
+    """
 
     def __init__(
-        self, link: central.GlassesLink, control: TurnControl, source: GlassesMicSource
+        self,
+        link: central.GlassesLink,
+        control: TurnControl,
+        source: GlassesMicSource,
+        *,
+        mic: str = "always",
     ) -> None:
+        if mic not in MIC_MODES:
+            raise ValueError(f"mic must be one of {MIC_MODES}, not {mic!r}")
         self._link = link
         self._control = control
         self._source = source
+        self._mic_mode = mic
         self._tasks = BackgroundTasks(_LOGGER)
         self._display_lock = asyncio.Lock()  # pages of one text stay together, in order
+        self._mic_lock = asyncio.Lock()  # one start or stop in flight, in order
+        self._mic_on = False  # what the glasses were last told
+        self._in_turn = False
+        self._follow_up = False
+        self._mic_sync_due = False
         self.battery: central.Battery | None = None
         self.taps = 0
 
     def start(self) -> None:
         self._tasks.spawn(self.run(), "glasses-bridge")
 
+    @property
+    def mic_wanted(self) -> bool:
+        return self._mic_mode == "always" or self._in_turn or self._follow_up
+
     async def run(self) -> None:
         while True:
             event = await self._link.events.get()
             match event:
                 case central.LinkUp():
-                    self._tasks.spawn(self._link.mic_start(), "glasses-mic-start")
+                    self._mic_on = False  # glasses stop their microphone when a link drops
+                    self._sync_mic()
                 case central.MicAudio(pcm=pcm):
                     self._source.feed(pcm)
                 case central.Tapped(gesture=Gesture.LONG):
                     self._tasks.spawn(self._control.barge_in("tap"), "glasses-barge-in")
                 case central.Tapped():
                     self.taps += 1
+                    self._in_turn = True  # the microphone starts before the turn opens
+                    self._sync_mic()
                     self._tasks.spawn(self._control.open_turn("tap"), "glasses-open-turn")
                 case central.Battery():
                     self.battery = event
@@ -245,8 +274,49 @@ class GlassesBridge:
                 self._show(text)
             case ev.Notification(text=text):
                 self._show(text, tone=True)
+            case ev.TurnStarted():
+                self._in_turn, self._follow_up = True, False
+                self._sync_mic()
+            case ev.TurnEnded():
+                self._in_turn = False
+                self._sync_mic()
+            case ev.FollowUpOpened():
+                self._follow_up = True
+                self._sync_mic()
+            case ev.FollowUpClosed():
+                self._follow_up = False
+                self._sync_mic()
             case _:
                 pass
+
+    def _sync_mic(self) -> None:
+        """Start or stop the glasses' microphone to match `mic_wanted`, once the events of
+        this moment are in (a turn's end is followed at once by its follow-up window)."""
+        if self._mic_mode == "always" and self._mic_on:
+            return
+        if not self._mic_sync_due:
+            self._mic_sync_due = True
+            self._tasks.spawn(self._apply_mic(), "glasses-mic")
+
+    async def _apply_mic(self) -> None:
+        await asyncio.sleep(0)
+        self._mic_sync_due = False
+        async with self._mic_lock:
+            want = self.mic_wanted
+            if want == self._mic_on or not self._link.is_ready:
+                return  # nothing to do, or LinkUp syncs again
+            try:
+                if want:
+                    await self._link.mic_start()
+                else:
+                    await self._link.mic_stop()
+            except BridgeError as err:
+                _LOGGER.warning(
+                    "could not %s the glasses' microphone: %s", "start" if want else "stop", err
+                )
+                return
+            self._mic_on = want
+            _LOGGER.debug("glasses microphone %s", "on" if want else "off")
 
     def _show(self, text: str, *, tone: bool = False) -> None:
         async def show() -> None:
@@ -268,10 +338,15 @@ class GlassesSession:
     `start(pipeline)`; `close()` after the run.
     """
 
-    def __init__(self, link: central.GlassesLink, *, fallback: AudioSink) -> None:
+    def __init__(
+        self, link: central.GlassesLink, *, fallback: AudioSink, mic: str = "always"
+    ) -> None:
+        if mic not in MIC_MODES:
+            raise ValueError(f"mic must be one of {MIC_MODES}, not {mic!r}")
         self.link = link
         self.source = GlassesMicSource(link)
         self.sink = GlassesSink(link, fallback)
+        self.mic = mic
         self.bridge: GlassesBridge | None = None
 
     def observe(self, event: ev.Event) -> None:
@@ -280,7 +355,7 @@ class GlassesSession:
 
     async def start(self, control: TurnControl) -> None:
         """Raises `NotPairedError` for unpaired glasses; otherwise connects in the background."""
-        self.bridge = GlassesBridge(self.link, control, self.source)
+        self.bridge = GlassesBridge(self.link, control, self.source, mic=self.mic)
         self.bridge.start()
         await self.link.start()
 

@@ -25,7 +25,7 @@ from assistant import config as cfg
 from assistant import events as ev
 from assistant.audio_convert import loud_span, resample
 from assistant.errors import SottovoceError
-from assistant.glasses import GlassesSession, PairedGlasses
+from assistant.glasses import MIC_MODES, GlassesSession, PairedGlasses
 from assistant.paths import data_dir
 from assistant.pipeline import Engines
 from firmware_bridge import central
@@ -75,6 +75,11 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     p.add_argument("--mic", type=Path, metavar="FILE.wav", help="what the glasses' mic hears")
     p.add_argument("--output", type=Path, default=DEFAULT_REPLY_WAV, help="reply audio WAV")
+    p.add_argument(
+        "--glasses-mic",
+        choices=MIC_MODES,
+        help="when the glasses stream their microphone (default: [audio] glasses_mic, 'always')",
+    )
     p.add_argument("--json", action="store_true", help="print events and a summary as JSON")
     p.set_defaults(handler=cmd_simulate)
     glasses.set_defaults(handler=lambda _a: _help(glasses))
@@ -256,6 +261,9 @@ class SimulationResult:
     endpoint_to_first_audio_s: float | None = None  # from the pipeline's end-of-speech event
     turns: int = 0
     trigger: str = "tap"
+    glasses_mic: str = "always"
+    mic_streamed_s: float = 0.0  # how long the glasses' microphone streamed
+    session_s: float = 0.0  # from the link coming up to the end of the simulation
     codec: str = ""
     mtu: int = 0
     output: str = ""
@@ -299,8 +307,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from assistant.audio_io import read_wav_16k_mono
 
         speech = read_wav_16k_mono(args.mic)
+    mic = args.glasses_mic or settings.audio.glasses_mic
     result = asyncio.run(
-        simulate(settings, engines, timeline=timeline, speech=speech, output=args.output)
+        simulate(settings, engines, timeline=timeline, speech=speech, output=args.output, mic=mic)
     )
     if args.json:
         print(json.dumps(result.to_json()))
@@ -313,6 +322,11 @@ def _print_summary(result: SimulationResult) -> None:
     out = sys.stderr
     print(f"Glasses display showed: {result.displayed}", file=out)
     print(f"Reply audio on the glasses: {result.reply_s:.2f} s -> {result.output}", file=out)
+    print(
+        f"Glasses microphone ({result.glasses_mic}): streamed {result.mic_streamed_s:.1f} s "
+        f"of the {result.session_s:.1f} s connected",
+        file=out,
+    )
     if result.tap_to_first_audio_s is not None:
         print(f"Tap -> first reply frame: {result.tap_to_first_audio_s:.2f} s", file=out)
     if result.speech_end_to_first_audio_s is not None:
@@ -336,6 +350,7 @@ async def simulate(
     timeline: Callable[[ev.Event], None],
     speech: Pcm | None,
     output: Path,
+    mic: str = "always",
     timeout_s: float = 60.0,
 ) -> SimulationResult:
     """One tap-to-talk turn against virtual glasses; returns what the glasses saw and heard."""
@@ -344,7 +359,7 @@ async def simulate(
     from assistant.pipeline import Pipeline
     from firmware_bridge.sim import VirtualRadio
 
-    result = SimulationResult(output=str(output))
+    result = SimulationResult(output=str(output), glasses_mic=mic)
     turn_done = asyncio.Event()
     speech_ended: list[float] = []  # pipeline clock: seconds since its origin
     session: GlassesSession | None = None
@@ -361,13 +376,14 @@ async def simulate(
     async with VirtualRadio(realtime_mic=True) as radio:
         address = radio.glasses_address
         link = central.GlassesLink(address, paired={address}, backend=radio.backends.client)
-        session = GlassesSession(link, fallback=NullSink())
+        session = GlassesSession(link, fallback=NullSink(), mic=mic)
         pipeline = Pipeline(
             engines, session.sink, vad=settings.vad, dialog=settings.dialog, emit=emit
         )
         turns = _PipelineTurns(pipeline)
         await session.start(turns)
         await link.wait_ready(10.0)
+        link_up = asyncio.get_running_loop().time()
         with tempfile.TemporaryDirectory() as home:
             host = await start_skill_host(pipeline, emit, Path(home))
             run = asyncio.create_task(pipeline.run(session.source, realtime=True), name="pipeline")
@@ -379,11 +395,15 @@ async def simulate(
                 elif speech is None:
                     speech = _synthesize(engines, SIMULATED_COMMAND)
                 await asyncio.sleep(0.3)  # the mic is streaming
-                if turns.supported:
-                    await radio.glasses.tap()
+                tap: asyncio.Task[None] | None = None
+                if turns.supported:  # the wearer speaks right after the tap, not after its ack
+                    tap = asyncio.create_task(radio.glasses.tap())
+                    await asyncio.sleep(0)
                 else:
                     radio.glasses.tapped_at = asyncio.get_running_loop().time()
                 radio.glasses.say(speech)
+                if tap is not None:
+                    await tap
                 async with asyncio.timeout(timeout_s):
                     await turn_done.wait()
                 await session.sink.drain()
@@ -402,6 +422,8 @@ async def simulate(
         result.displayed = glasses.received.texts
         result.reply_s = len(heard) / SAMPLE_RATE
         result.turns = pipeline.turns
+        result.mic_streamed_s = round(glasses.received.mic_s, 2)
+        result.session_s = round(asyncio.get_running_loop().time() - link_up, 2)
         result.codec = link.codec.name
         result.mtu = link.hello.mtu if link.hello else 0
         if glasses.first_audio_at is not None:

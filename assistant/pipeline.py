@@ -43,6 +43,7 @@ _LOGGER = logging.getLogger(__name__)
 
 STOP_WORDS = frozenset({"stop", "cancel", "quiet", "enough", "shut up", "never mind", "nevermind"})
 EARLY_ENDPOINT_CONFIDENCE = 0.9
+TAP_PRE_ROLL_S = 0.16  # audio kept from before a tap: more than a tap's trip over BLE
 _WORD_RE = re.compile(r"[a-z']+")
 
 
@@ -200,12 +201,15 @@ class Pipeline:
         """
         if self._mode is _Mode.CAPTURE:
             return
+        # The tap travels over the link while the speech after it already streams: keep a
+        # little of what came just before. Not while answering: that would be our own voice.
+        pre_roll = self._mode is not _Mode.BUSY
         if self._mode is _Mode.BUSY:
             await self._barge_in(trigger)
         self._close_follow_up(emit=False)
         self._turn += 1
         self.emit(ev.TurnStarted, trigger=trigger)
-        self._open_capture("turn", pre_roll=False)
+        self._open_capture("turn", pre_roll=pre_roll, max_pre_roll_s=TAP_PRE_ROLL_S)
 
     async def barge_in(self, by: str) -> None:
         """Stop whatever the assistant is saying (a long press), then wait for the wake word."""
@@ -344,14 +348,20 @@ class Pipeline:
         elif self._pos >= self._follow_up_until:
             self._close_follow_up(emit=True)
 
-    def _open_capture(self, purpose: str, *, pre_roll: bool) -> None:
+    def _open_capture(
+        self, purpose: str, *, pre_roll: bool, max_pre_roll_s: float | None = None
+    ) -> None:
         """Start recording an utterance.
 
         Turns opened by speech (follow-up, answers) keep the pre-roll, since the VAD notices
-        speech a little after it starts. After a wake word the pre-roll would only hold the
-        phrase itself, so recording starts fresh.
+        speech a little after it starts; so do taps, up to `max_pre_roll_s`. After a wake word
+        the pre-roll would only hold the phrase itself, so recording starts fresh.
         """
         audio = list(self._pre_roll) if pre_roll else []
+        if max_pre_roll_s is not None:
+            room = int(max_pre_roll_s * SAMPLE_RATE)
+            while audio and sum(len(a) for a in audio) > room:
+                audio.pop(0)
         self._capture = _Capture(opened_at=self._pos, audio=audio, purpose=purpose)
         self._vad_rest = np.zeros(0, dtype=np.int16)
         self._engines_vad_reset()

@@ -103,6 +103,13 @@ class Received:
     stops: int = 0
     hellos: int = 0
     mic_starts: int = 0
+    mic_stops: int = 0
+    mic_frames: int = 0  # microphone frames sent: 20 ms each
+
+    @property
+    def mic_s(self) -> float:
+        """Seconds of audio the microphone streamed."""
+        return self.mic_frames * FRAME_SAMPLES / SAMPLE_RATE
 
     @property
     def texts(self) -> list[str]:
@@ -326,6 +333,7 @@ class VirtualGlasses:
                 self._stop_mic()
                 self._mic_task = self._tasks.spawn(self._stream_mic(codec), "glasses-mic")
             case msg.MicStop():
+                self.received.mic_stops += 1
                 self._stop_mic()
             case _:
                 _LOGGER.debug("glasses: ignoring %s", type(message).__name__)
@@ -347,13 +355,19 @@ class VirtualGlasses:
         self.endpoint.ready()
         await self.endpoint.request(msg.Status(battery=self.battery), timeout_s=5)
 
+    @property
+    def mic_on(self) -> bool:
+        """Whether the microphone streams (it starts on MIC_START, stops on MIC_STOP or a drop)."""
+        return self._mic_task is not None
+
     def _stop_mic(self) -> None:
         if self._mic_task is not None:
             self._mic_task.cancel()
             self._mic_task = None
 
     def say(self, pcm: Pcm) -> None:
-        """Queue speech into the microphone (it streams silence otherwise)."""
+        """Queue speech into the microphone (it streams silence otherwise). Speech queued while
+        the microphone is off starts when it comes on, as if the wearer waited for it."""
         self._speech.append(pcm)
 
     async def _stream_mic(self, codec: Codec) -> None:
@@ -389,4 +403,5 @@ class VirtualGlasses:
             await self.endpoint.send(
                 msg.MicAudio(index=index, codec=codec, data=encoder.encode(frame)), Channel.AUDIO
             )
+            self.received.mic_frames += 1
             index = (index + 1) % 65536

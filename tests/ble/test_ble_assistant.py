@@ -39,13 +39,13 @@ async def _until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
 
 
 class Rig:
-    def __init__(self, radio: VirtualRadio) -> None:
+    def __init__(self, radio: VirtualRadio, *, mic: str = "always") -> None:
         address = radio.glasses_address
         self.radio = radio
         self.link = GlassesLink(
             address, paired={address}, backend=radio.backends.client, settings=FAST
         )
-        self.session = GlassesSession(self.link, fallback=RecordingSink())
+        self.session = GlassesSession(self.link, fallback=RecordingSink(), mic=mic)
         self.source = self.session.source
         self.turns = FakeTurns()
 
@@ -64,6 +64,55 @@ async def test_taps_open_turns_and_a_long_press_barges_in() -> None:
         await radio.glasses.tap(Gesture.LONG)
         await _until(lambda: len(rig.turns.calls) == 2)
     assert rig.turns.calls == [("open_turn", "tap"), ("barge_in", "tap")]
+
+
+async def test_the_microphone_streams_from_every_connect_by_default() -> None:
+    async with VirtualRadio() as radio, Rig(radio) as rig:
+        await _until(lambda: radio.glasses.mic_on)
+        rig.session.observe(ev.TurnStarted(t=0.0, trigger="tap"))
+        rig.session.observe(ev.TurnEnded(t=1.0))
+        await rig.link.drop()  # the glasses stop their microphone with the link
+        await _until(lambda: radio.glasses.received.mic_starts == 2)
+        await _until(lambda: radio.glasses.mic_on)
+    assert radio.glasses.received.mic_stops == 0
+
+
+async def test_tap_mode_streams_the_microphone_only_for_a_turn_and_its_follow_up() -> None:
+    async with VirtualRadio() as radio, Rig(radio, mic="tap") as rig:
+        glasses = radio.glasses
+        await asyncio.sleep(0.2)
+        assert not glasses.mic_on and glasses.received.mic_frames == 0
+
+        await glasses.tap(Gesture.SINGLE)  # the microphone comes on before the turn opens
+        await _until(lambda: glasses.mic_on)
+        await _until(lambda: rig.turns.calls == [("open_turn", "tap")])
+        rig.session.observe(ev.TurnStarted(t=0.0, trigger="tap"))
+        rig.session.observe(ev.TurnEnded(t=1.0))
+        rig.session.observe(ev.FollowUpOpened(t=1.0, seconds=4.0))  # no gap in between
+        await asyncio.sleep(0.2)
+        assert glasses.mic_on and glasses.received.mic_stops == 0
+
+        rig.session.observe(ev.FollowUpClosed(t=5.0))
+        await _until(lambda: not glasses.mic_on)
+        frames = glasses.received.mic_frames
+        await asyncio.sleep(0.2)
+        assert glasses.received.mic_frames == frames  # resting
+
+        # A turn the wake word opened on the host's side needs the microphone too; after a
+        # reconnect it comes back only while a turn wants it.
+        rig.session.observe(ev.TurnStarted(t=6.0, trigger="wake"))
+        await _until(lambda: glasses.mic_on)
+        await rig.link.drop()
+        await _until(lambda: glasses.received.mic_starts == 3)
+        rig.session.observe(ev.TurnEnded(t=7.0))
+        await _until(lambda: not glasses.mic_on)
+    assert glasses.received.mic_starts == 3 and glasses.received.mic_stops == 2
+
+
+def test_an_unknown_microphone_mode_is_refused() -> None:
+    link = GlassesLink("C0:5E:77:00:00:09", paired=set())
+    with pytest.raises(ValueError, match="always"):
+        GlassesSession(link, fallback=RecordingSink(), mic="sometimes")
 
 
 async def test_transcript_reply_and_reminders_show_on_the_display() -> None:

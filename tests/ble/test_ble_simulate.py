@@ -15,7 +15,10 @@ from assistant.timeline import Timeline
 pytestmark = pytest.mark.integration
 
 
-async def test_tap_and_what_time_is_it_play_the_time_on_the_glasses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mic", ["always", "tap"])
+async def test_tap_and_what_time_is_it_play_the_time_on_the_glasses(
+    tmp_path: Path, mic: str
+) -> None:
     from assistant.engines import build_engines
 
     settings = Settings()
@@ -24,7 +27,12 @@ async def test_tap_and_what_time_is_it_play_the_time_on_the_glasses(tmp_path: Pa
     events_log = tmp_path / "events.txt"
     with events_log.open("w", encoding="utf-8") as log:
         result = await simulate(
-            settings, engines, timeline=Timeline(as_json=False, out=log), speech=None, output=out
+            settings,
+            engines,
+            timeline=Timeline(as_json=False, out=log),
+            speech=None,
+            output=out,
+            mic=mic,
         )
     assert result.turns == 1, events_log.read_text(encoding="utf-8")
     assert result.displayed[0].lower().startswith("» what time is it")
@@ -33,3 +41,4 @@ async def test_tap_and_what_time_is_it_play_the_time_on_the_glasses(tmp_path: Pa
     assert re.search(r"\d|o'clock|am|pm", heard), heard
     assert result.speech_end_to_first_audio_s is not None
     assert result.speech_end_to_first_audio_s < 3.0
+    assert 0 < result.mic_streamed_s <= result.session_s

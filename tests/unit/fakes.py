@@ -53,9 +53,11 @@ class FakeAsr:
     name: str = "fake-asr"
     calls: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    heard: list[Pcm] = field(default_factory=list)
 
     def transcribe(self, audio: Pcm) -> str:
         self.seconds.append(len(audio) / SAMPLE_RATE)
+        self.heard.append(audio)
         tags = audio[(audio >= SPEECH) & (audio < WAKE)]
         if not len(tags):
             return ""

@@ -54,6 +54,9 @@ def test_invalid_files_name_the_problem(tmp_path: Path, text: str, needle: str) 
 def test_choices_are_listed() -> None:
     with pytest.raises(ConfigError, match="whisper, moonshine, vosk"):
         cfg.parse_settings({"asr": {"engine": "kaldi"}})
+    with pytest.raises(ConfigError, match="always, tap"):
+        cfg.parse_settings({"audio": {"glasses_mic": "sometimes"}})
+    assert cfg.parse_settings({"audio": {"glasses_mic": "tap"}}).audio.glasses_mic == "tap"
 
 
 def test_toml_round_trip_documents_every_field() -> None:

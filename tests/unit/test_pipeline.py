@@ -335,6 +335,28 @@ async def test_tap_opens_a_turn_without_the_wake_word() -> None:
     assert next(e for e in events if isinstance(e, ev.IntentRecognized)).name == "time.query"
 
 
+async def test_a_tap_keeps_the_speech_that_overtook_it_on_the_link() -> None:
+    pipeline, events, asr = build({1: "what time is it"})
+    audio = [*chunks_of(SILENCE, 0.4), *chunks_of(SPEECH + 1, 1.0), *chunks_of(SILENCE, 1.0)]
+    # The tap lands two chunks into the speech: those 0.16 s are kept, the silence before not.
+    await pipeline.run(TapSource(audio, pipeline, {7: "tap"}), realtime=True)
+    assert next(e for e in events if isinstance(e, ev.IntentRecognized)).name == "time.query"
+    (heard,) = asr.heard
+    assert np.count_nonzero(heard == SPEECH + 1) == 12 * 1280  # every speech chunk
+    assert heard[0] == SPEECH + 1  # and none of the silence before the tap
+
+
+async def test_a_tap_while_answering_keeps_none_of_the_reply() -> None:
+    sink = BlockingSink()
+    pipeline, events, asr = build({1: "what time is it", 2: "what time is it"}, sink)
+    before_tap = chunks_of(SPEECH + 3, 0.08)  # what the mic hears while the reply plays
+    audio = [*command(1), *before_tap, *chunks_of(SPEECH + 2, 1.0), *chunks_of(SILENCE, 1.0)]
+    await pipeline.run(TapSource(audio, pipeline, {len(command(1)) + 1: "tap"}), realtime=True)
+    assert [b.by for b in events if isinstance(b, ev.BargeIn)] == ["tap"]
+    second_turn = asr.heard[1]  # (later calls: listening for "stop" while it answers)
+    assert not np.any(second_turn == SPEECH + 3)
+
+
 async def test_long_press_stops_the_reply() -> None:
     sink = BlockingSink()
     pipeline, events, _ = build({1: "what time is it"}, sink)
