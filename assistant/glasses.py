@@ -29,6 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PAIRED_FILE = "glasses.json"
 PLAY_AHEAD_S = 0.25  # audio sent ahead of playback: the glasses' jitter buffer
+LATE_CHUNKS = 3  # chunk periods of no microphone audio that count as lateness, not a gap
 
 
 class TurnControl(Protocol):
@@ -113,14 +114,19 @@ class GlassesMicSource:
         have = 0
         position = 0
         silence = np.zeros(CHUNK_SAMPLES, dtype=np.int16)
+        waits = 0
         while not self._closed:
             try:
                 async with asyncio.timeout(CHUNK_SAMPLES / SAMPLE_RATE):
                     pcm = await self._queue.get()
+                waits = 0
             except TimeoutError:
-                if self._link.is_ready:
+                waits += 1
+                if self._link.is_ready and waits <= LATE_CHUNKS:
                     continue  # a late frame, not a dead link
-                pcm = silence  # link down: time goes on, silently
+                # Link down, or a microphone that is off or failed to start: time goes on,
+                # silently, so an open utterance still ends.
+                pcm = silence
             if pcm is None:
                 break
             buffered.append(pcm)
