@@ -217,7 +217,7 @@ class GlassesBridge:
     `mic` says when the glasses stream their microphone. "always": from every connect, so the
     wake word works on them. "tap": only from a tap until the turn, and the follow-up window
     after it, are over; the radio, microphone and encoder of the glasses rest in between, which
-    is what their battery needs, and the wake word then only works on the host's own input.
+    is what their battery needs; only taps open turns then (the wake word has nothing to hear).
     """
 
     def __init__(
