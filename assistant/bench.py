@@ -178,7 +178,8 @@ def _startup_and_rss() -> tuple[float, float]:
     return ready, usage.ru_maxrss / 1024
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def stats(values: list[float]) -> dict[str, float]:
+    """Median and p95 (nearest rank), rounded to 0.1, and the count."""
     if not values:
         return {}
     ordered = sorted(values)
@@ -215,12 +216,11 @@ def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
         "tts_first_audio_ms",
     ]
     result: dict[str, object] = {
-        "machine": f"{platform.machine()}, {_cpus()} CPUs, {platform.python_implementation()} "
-        f"{platform.python_version()}",
+        "machine": machine(),
         "turns": len(turns),
         "understood": sum(t.get("correct", 0.0) for t in turns),
         "wake_detected": sum("wake_event_ms" in t for t in turns),
-        **{k: _stats([t[k] for t in turns if k in t]) for k in keys},
+        **{k: stats([t[k] for t in turns if k in t]) for k in keys},
         "idle_listening_cpu_pct_of_one_core": round(idle * 100, 1),
         "engine_load_s": round(load_s, 2),
         "startup_to_ready_s_median_of_3": round(startup, 2),
@@ -232,15 +232,22 @@ def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
     return result
 
 
-def _cpus() -> int:
-    return os.cpu_count() or 0
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count() or 0} CPUs, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
 
 
 def main(settings: Settings, *, as_json: bool, repeat: int) -> int:
-    result = run_bench(settings, repeat)
+    print_result(run_bench(settings, repeat), as_json=as_json)
+    return 0
+
+
+def print_result(result: dict[str, object], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=2))
-        return 0
+        return
     print(f"machine: {result.pop('machine')}")
     for key, value in result.items():
         if isinstance(value, dict):
@@ -250,4 +257,3 @@ def main(settings: Settings, *, as_json: bool, repeat: int) -> int:
             )
         else:
             print(f"{key:36} {value}")
-    return 0

@@ -113,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.add_argument("--repeat", type=int, default=3, help="runs of each spoken command")
     b.set_defaults(handler=_cmd_bench_pipeline)
+    b = bench.add_parser(
+        "glasses",
+        help="tap -> first reply frame on virtual glasses",
+        description="Tap-to-talk turns against virtual glasses (bumble, no radio): "
+        "'What time is it?' and 'What time?', each microphone mode; median and p95.",
+    )
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--repeat", type=int, default=5, help="turns per phrase and mode")
+    b.add_argument("--glasses-mic", choices=("always", "tap"), help="one mode only")
+    b.set_defaults(handler=_cmd_bench_glasses)
     lm_cli.add_bench_parser(bench)
     p.set_defaults(handler=lambda _a: _help(p))
     return parser
@@ -235,6 +245,14 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(f"# {path}{state}\n")
         print(cfg.to_toml(settings))
     return 0
+
+
+def _cmd_bench_glasses(args: argparse.Namespace) -> int:
+    from assistant import bench_glasses
+
+    return bench_glasses.main(
+        _settings(args), as_json=args.json, repeat=args.repeat, mic=args.glasses_mic
+    )
 
 
 def _cmd_bench_pipeline(args: argparse.Namespace) -> int:

@@ -393,7 +393,7 @@ async def simulate(
                     _LOGGER.warning("pipeline has no open_turn yet: using the wake-word sample")
                     speech = speech if speech is not None else read_wav_16k_mono(bundled_sample())
                 elif speech is None:
-                    speech = _synthesize(engines, SIMULATED_COMMAND)
+                    speech = synthesize_speech(engines, SIMULATED_COMMAND)
                 await asyncio.sleep(0.3)  # the mic is streaming
                 tap: asyncio.Task[None] | None = None
                 if turns.supported:  # the wearer speaks right after the tap, not after its ack
@@ -439,7 +439,7 @@ async def simulate(
     return result
 
 
-def _synthesize(engines: Engines, text: str) -> Pcm:
+def synthesize_speech(engines: Engines, text: str) -> Pcm:
     started = time.perf_counter()
     parts = list(engines.tts.synthesize(text))
     pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)

@@ -42,3 +42,14 @@ async def test_tap_and_what_time_is_it_play_the_time_on_the_glasses(
     assert result.speech_end_to_first_audio_s is not None
     assert result.speech_end_to_first_audio_s < 3.0
     assert 0 < result.mic_streamed_s <= result.session_s
+
+
+def test_the_glasses_benchmark_reports_every_phrase(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant import bench_glasses
+
+    assert bench_glasses.main(Settings(), as_json=False, repeat=1, mic="always") == 0
+    out = capsys.readouterr().out
+    for phrase in ("what_time_is_it", "what_time"):
+        assert f"{phrase}_always_answered" in out and "1/1" in out
+        assert f"{phrase}_always_tap_to_first_frame_ms" in out
+    assert "machine:" in out
