@@ -249,11 +249,12 @@ def print_result(result: dict[str, object], *, as_json: bool) -> None:
         print(json.dumps(result, indent=2))
         return
     print(f"machine: {result.pop('machine')}")
+    width = max(36, *(len(key) + 1 for key in result))
     for key, value in result.items():
         if isinstance(value, dict):
             print(
-                f"{key:36} median {value.get('median', '-'):>7}  p95 {value.get('p95', '-'):>7}"
-                f"  (n={value.get('n', 0)})"
+                f"{key:{width}} median {value.get('median', '-'):>7}  "
+                f"p95 {value.get('p95', '-'):>7}  (n={value.get('n', 0)})"
             )
         else:
-            print(f"{key:36} {value}")
+            print(f"{key:{width}} {value}")
