@@ -34,6 +34,14 @@ _STOPWORDS: Final = frozenset(
      "episode", "episodes", "one", "to", "in", "is", "it", "that", "this", "from", "for"}
 )  # fmt: skip
 _WORD: Final = re.compile(r"[a-z0-9]+")
+_NUMBER_WORDS: Final = {
+    str(n): word
+    for n, word in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen", "twenty")
+    )
+}  # fmt: skip
 # "play {podcast}" is the broadest template and can swallow "the X episode about Y".
 _NAME_AND_TOPIC: Final = re.compile(
     r"^(?:the\s+)?(?P<name>.+?)\s+(?:episode|one|show)\s+"
@@ -48,14 +56,40 @@ def words(text: str) -> list[str]:
 
 
 def _key(text: str) -> str:
-    return "".join(w for w in words(text) if w not in _STOPWORDS)
+    spelled = (_NUMBER_WORDS.get(w, w) for w in words(text))  # "hard 4" is "hard four"
+    return "".join(w for w in spelled if w not in _STOPWORDS)
+
+
+# Spellings of one sound, longest first: a recognizer hears names, it does not read them.
+_SOUNDS: Final = (
+    ("tch", "c"), ("sch", "s"), ("ght", "t"), ("ph", "f"), ("gh", ""), ("ch", "c"),
+    ("sh", "s"), ("th", "t"), ("ck", "c"), ("k", "c"), ("q", "c"), ("x", "cs"), ("z", "s"),
+    ("d", "t"), ("b", "p"), ("v", "f"), ("j", "c"), ("g", "c"), ("m", "n"),
+)  # fmt: skip
+_MIN_SOUNDS: Final = 3  # shorter consonant skeletons match too much
+
+
+def sound_key(key: str) -> str:
+    """The consonant skeleton of a name: "stratechery" and "straight accury" both give
+    "strtcr", "dwarkesh" and "dorkish" both "trcs". Vowels, w, y and h are dropped, as are
+    repeats; letters that sound alike collapse."""
+    for spelling, sound in _SOUNDS:
+        key = key.replace(spelling, sound)
+    out: list[str] = []
+    for ch in key:
+        if ch in "aeiouwyh" or (out and out[-1] == ch):
+            continue
+        out.append(ch)
+    return "".join(out)
 
 
 def match_podcast(name: str, podcasts: Sequence[PodcastInfo]) -> PodcastInfo | None:
-    """The subscription `name` most likely means ("inter connects" finds "Interconnects")."""
+    """The subscription `name` most likely means ("inter connects" finds "Interconnects",
+    "straight accury" finds "Stratechery"): the best of spelling and sound similarity."""
     wanted = _key(name)
     if not wanted:
         return None
+    wanted_sound = sound_key(wanted)
     best: tuple[float, PodcastInfo] | None = None
     for podcast in podcasts:
         title = _key(podcast.title)
@@ -65,6 +99,9 @@ def match_podcast(name: str, podcasts: Sequence[PodcastInfo]) -> PodcastInfo | N
         if wanted in title or title in wanted:
             shorter, longer = sorted((len(wanted), len(title)))
             score = max(score, 0.75 + 0.25 * shorter / longer)
+        title_sound = sound_key(title)
+        if min(len(wanted_sound), len(title_sound)) >= _MIN_SOUNDS:
+            score = max(score, SequenceMatcher(None, wanted_sound, title_sound).ratio() - 0.05)
         if best is None or score > best[0]:
             best = (score, podcast)
     return best[1] if best and best[0] >= _NAME_THRESHOLD else None

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from skills.intents import IntentRecognizer
-from skills.podcast import PodcastSkill, match_podcast, say_duration, search_episodes
+from skills.podcast import (
+    PodcastSkill,
+    match_podcast,
+    say_duration,
+    search_episodes,
+    sound_key,
+)
 from skills.sdk import (
     AudioClip,
     EpisodeInfo,
@@ -237,6 +243,45 @@ def test_matching_helpers() -> None:
     assert match_podcast("inter connects", PODCASTS) == PODCASTS[0]
     assert match_podcast("the daly", PODCASTS) == PODCASTS[1]
     assert match_podcast("knitting weekly", PODCASTS) is None
+
+
+# What Whisper tiny.en wrote for Piper saying "play the latest episode of <title>".
+MISHEARD = [
+    ("dinner connects", "Interconnects"),
+    ("light in space", "Latent Space"),
+    ("straight accury", "Stratechery"),
+    ("dorkish podcast", "Dwarkesh Podcast"),
+    ("lux freeman podcast", "Lex Fridman Podcast"),
+    ("dark knight diaries", "Darknet Diaries"),
+    ("the verger cast", "The Vergecast"),
+    ("hard 4", "Hard Fork"),
+    ("no prior", "No Priors"),
+]
+LIBRARY = [PodcastInfo(id=i, title=t) for i, t in enumerate(
+    ["Interconnects", "Hard Fork", "Acquired", "Dwarkesh Podcast", "Latent Space", "Decoder",
+     "The Vergecast", "Darknet Diaries", "Lex Fridman Podcast", "Stratechery", "Pivot",
+     "Cortex", "No Priors", "Planet Money", "Huberman Lab", "Syntax"]
+)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("heard", "title"), MISHEARD)
+def test_names_are_matched_by_how_they_sound(heard: str, title: str) -> None:
+    found = match_podcast(heard, LIBRARY)
+    assert found is not None and found.title == title
+
+
+@pytest.mark.parametrize(
+    "other", ["knitting weekly", "this american life", "the joe rogan experience", "serial",
+              "freakonomics", "science friday", "the moth", "bbc news", "cooking show"]
+)  # fmt: skip
+def test_shows_not_subscribed_to_match_nothing(other: str) -> None:
+    assert match_podcast(other, LIBRARY) is None
+
+
+def test_sound_keys() -> None:
+    assert sound_key("stratechery") == sound_key("straightaccury") == "strtcr"
+    assert sound_key("dwarkesh") == sound_key("dorkish")
+    assert sound_key("") == ""
     assert search_episodes("deepseek", EPISODES) == EPISODES[1]
     assert search_episodes("the", EPISODES) is None
     assert say_duration(3725) == "1 hour 2 minutes"
