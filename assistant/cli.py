@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant import cli_skills, glasses_cli, lm_cli, podcasts_cli
 from assistant import config as cfg
+from assistant.cli_args import positive_int
 from assistant.errors import SottovoceError
 from assistant.evaluate import cli as evaluate_cli
 from models.errors import ModelError
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = p.add_subparsers(title="benchmarks", metavar="WHAT")
     b = bench.add_parser("pipeline", help="latency, CPU and memory of the voice loop")
     b.add_argument("--json", action="store_true")
-    b.add_argument("--repeat", type=int, default=3, help="runs of each spoken command")
+    b.add_argument("--repeat", type=positive_int, default=3, help="runs of each spoken command")
     b.set_defaults(handler=_cmd_bench_pipeline)
     b = bench.add_parser(
         "glasses",
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'What time is it?' and 'What time?', each microphone mode; median and p95.",
     )
     b.add_argument("--json", action="store_true")
-    b.add_argument("--repeat", type=int, default=5, help="turns per phrase and mode")
+    b.add_argument("--repeat", type=positive_int, default=5, help="turns per phrase and mode")
     b.add_argument("--glasses-mic", choices=("always", "tap"), help="one mode only")
     b.set_defaults(handler=_cmd_bench_glasses)
     lm_cli.add_bench_parser(bench)

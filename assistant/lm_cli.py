@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import paths
+from assistant.cli_args import positive_int
 from models.errors import ModelError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def add_parsers(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("ask", help="ask the language model; the answer streams out")
     p.add_argument("text")
     _model(p)
-    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--max-tokens", type=positive_int, default=128)
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
@@ -82,8 +83,8 @@ def add_parsers(subparsers: Subparsers) -> None:
 def add_bench_parser(bench_subparsers: Subparsers) -> None:
     p = bench_subparsers.add_parser("lm", help="load time, prefill/decode speed, TTFT, memory")
     _model(p)
-    p.add_argument("--tokens", type=int, default=128, help="tokens to decode per run")
-    p.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    p.add_argument("--tokens", type=positive_int, default=128, help="tokens to decode per run")
+    p.add_argument("--repeat", type=positive_int, default=3, help="runs of each measurement")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = per core)")
     p.add_argument(
         "--no-spin",

@@ -162,3 +162,24 @@ def test_pull_then_prepare_a_catalog_entry(
     assert lm_cli.main(["models", "pull", "tiny", "--precision", "fp32"]) == 0
     assert (home / "data" / "models" / "tiny" / "model.onnx").is_file()
     assert store.prepare(home / "data" / "models", name="tiny", precision="fp32") is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "pipeline", "--repeat", "0"],
+        ["bench", "glasses", "--repeat", "-2"],
+        ["bench", "lm", "--tokens", "many"],
+        ["ask", "--max-tokens", "0", "hello"],
+    ],
+)
+def test_counts_below_one_are_refused_with_a_reason(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "must be at least 1" in err or "is not a whole number" in err
