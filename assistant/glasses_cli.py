@@ -124,6 +124,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_pair(args: argparse.Namespace) -> int:
     glasses = _run_radio(pair_glasses(args.address, _store(args), timeout_s=args.timeout))
     print(f"Paired {glasses.name or 'glasses'} at {glasses.address}.")
+    print(
+        'Use them: `sottovoce run --input glasses` (or `input = "glasses"` under [audio] '
+        'in the config); tap them to talk. `glasses_mic = "tap"` saves their battery.'
+    )
     return 0
 
 
