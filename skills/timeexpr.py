@@ -76,6 +76,9 @@ def normalize(text: str) -> str:
     s = re.sub(r"(\d)h(\d\d)\b", r"\1:\2", s)
     s = re.sub(r"(\d)([a-z]+)\b", _split_unit, s)
     s = re.sub(r"(\d),(\d)", r"\1.\2", s)
+    s = re.sub(r"\bnow\s*-\s*(?=\d)", "now minus ", s)
+    s = re.sub(r"(?<![\d/])1/2\s*(?=h|hour)", "half an ", s)
+    s = re.sub(r"(?<=\d)/(?=[a-z])|(?<=[a-z])/(?=\d)", " ", s)  # "8/May/2018"
     s = re.sub(r"[^\w\s:.+'/-]", " ", s)
     s = re.sub(r"(?<!\d)[.](?!\d)|(?<=\d)[.](?!\d)", " ", s)
     s = re.sub(r"(?<![\w])[-](?![\d])|(?<=[a-z])-(?=[a-z])", " ", s)
@@ -88,10 +91,17 @@ def _split_unit(m: re.Match[str]) -> str:
     return f"{m.group(1)} {m.group(2)}"
 
 
+_QUANTITY: Final = re.compile(r"\d+(?:\.\d+)?|an?|every|each|per|half|another|few|couple")
+
+
 def _numbers_to_digits(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
+        if words[i] == "second" and out and _QUANTITY.fullmatch(out[-1]):
+            out.append("second")  # "in 1 second", "every second": the unit, not "2nd"
+            i += 1
+            continue
         value, ordinal, used = _read_number(words, i)
         if used == 0:
             out.append(words[i])
@@ -404,7 +414,10 @@ _PATTERNS: Final[list[tuple[str, str]]] = [
     ("recur_weekly", r"\b(?:every\s+week|weekly|each\s+week)\b"),
     ("recur_monthly", r"\b(?:every\s+month|monthly|each\s+month)\b"),
     ("recur_yearly", r"\b(?:every\s+year|yearly|annually|each\s+year)\b"),
-    ("ago", rf"(?:(?P<dur>{_DURATION})\s+(?:ago|before|earlier)|now\s*-\s*(?P<dur2>{_DURATION}))"),
+    (
+        "ago",
+        rf"(?:(?P<dur>{_DURATION})\s+(?:ago|before|earlier)|now\s+minus\s+(?P<dur2>{_DURATION}))",
+    ),
     (
         "rel",
         r"(?:(?:in|within|after)\s+(?:about\s+|around\s+|another\s+|"
@@ -424,6 +437,12 @@ _PATTERNS: Final[list[tuple[str, str]]] = [
         rf"following)\s+)?(?P<wd>{_WD})(?:'?s)?(?:\s+after\s+next)?(?:\s+(?P<nw>next\s+week))?\b",
     ),
     ("week", r"\b(?P<mod>this|next|the\s+following)\s+(?P<what>week|weekend|month|year)\b"),
+    (
+        "period_end",
+        r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?(?P<what>week|month|year)|"
+        r"(?P<abbr>eow|eom|eoy))\b",
+    ),
+    ("decade", r"\b(?P<mod>this|next|last|previous)\s+decade\b"),
     ("date_md", rf"\b(?P<mon>{_MON})\s+(?:the\s+)?(?P<day>{_ORD})(?:\s*,?\s*(?P<year>\d{{4}}))?\b"),
     (
         "date_dm",
@@ -433,6 +452,11 @@ _PATTERNS: Final[list[tuple[str, str]]] = [
     ("date_dmy", r"\b(?P<day>\d{1,2})\.(?P<mon>\d{1,2})\.(?P<year>\d{4})\b"),
     ("date_slash", r"\b(?P<mon>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>\d{2,4}))?\b"),
     ("date_the", r"\b(?:the\s+)?(?P<day>\d{1,2}(?:st|nd|rd|th))\b"),
+    (
+        "month",
+        rf"\b(?:(?P<mod>in|next|this|by|until|till|during|last)\s+(?P<mon>{_MON})|"
+        rf"(?P<mon2>{_MON})\s+(?P<year>\d{{4}}))\b(?!\s+\d)",
+    ),
     (
         "time_words",
         r"\b(?:(?P<half>half)|(?:a\s+)?(?P<q>quarter)|(?P<min>\d{1,2})(?:\s+minutes?)?)\s+(?P<rel>past|"
@@ -554,12 +578,27 @@ def split(text: str) -> tuple[str, Span | None]:
     return rest.strip(), span
 
 
+_BARE_TIME: Final = re.compile(r"(?:at\s+)?(?P<h>\d{1,2})(?:[:. ](?P<m>[0-5]\d))?|(?P<hm>0?\d{3})")
+
+
 def parse(text: str, now: datetime) -> TimeExpr | None:
-    """Resolve the time expression in `text` against aware `now`; None if there is none."""
+    """Resolve the time expression in `text` against aware `now`; None if there is none.
+
+    A text that is nothing but a number is a clock time: the answer to "When?" ("nine",
+    "nine thirty", "810"), never a count inside a longer sentence.
+    """
     s = normalize(text)
     span = find(s)
     if span is None:
-        return None
+        bare = _BARE_TIME.fullmatch(s)
+        if bare is None:
+            return None
+        h, m = divmod(int(bare["hm"]), 100) if bare["hm"] else (int(bare["h"]), int(bare["m"] or 0))
+        if h > 23 or m > 59:
+            return None
+        hour = f"0{h}" if s.lstrip("at ").startswith("0") else str(h)  # "0810": 24-hour clock
+        piece = _Piece("time_hm", 0, len(s), s, {"h": hour, "m": str(m), "ap": None})
+        return _resolve(s, [piece], now)
     pieces = [p for p in _pieces(s) if span.start <= p.start and p.end <= span.end]
     return _resolve(span.text, pieces, now)
 
@@ -651,11 +690,15 @@ def _time_of_day(by_kind: dict[str, _Piece]) -> tuple[tuple[int, int] | None, st
             h, m = divmod(n, 100)
             if h > 23 or m > 59:
                 continue
+            if raw.startswith("0") and meridiem is None:
+                meridiem = "am"  # "0810": the 24-hour clock
             return (h, m), meridiem
         h = int(g["h"] or 0)
         m = int(g.get("m") or 0)
         if h > 24 or m > 59 or (kind == "time_h_m" and not 1 <= h <= 12 and meridiem is None):
             continue
+        if kind == "time_hm" and meridiem is None and (g["h"] or "").startswith("0"):
+            meridiem = "am"  # "01:00" is the 24-hour clock: one at night, not one in the afternoon
         return (h % 24, m), meridiem
     return None, None
 
@@ -748,6 +791,30 @@ def _day(by_kind: dict[str, _Piece], now: datetime) -> tuple[date | None, bool]:
     for kind in ("date_md", "date_dm", "date_iso", "date_dmy", "date_slash", "date_the"):
         if kind in by_kind:
             return _date(by_kind[kind].groups, today), True
+    if "period_end" in by_kind:
+        end = by_kind["period_end"].groups
+        abbr = {"eow": "week", "eom": "month", "eoy": "year"}
+        period_end = end["what"] or abbr[end["abbr"] or "eom"]
+        if period_end == "week":
+            return today + timedelta(days=6 - today.weekday()), True
+        if period_end == "month":
+            return date(today.year, today.month, _days_in_month(today.year, today.month)), True
+        return date(today.year, 12, 31), True
+    if "decade" in by_kind:
+        decade = by_kind["decade"].groups["mod"] or "this"
+        years = 10 if decade == "next" else -10 if decade in ("last", "previous") else 0
+        return _add_months(datetime.combine(today, dtime()), 12 * years).date(), True
+    if "month" in by_kind:
+        named = by_kind["month"].groups
+        month = _MONTH_ALIASES[named["mon"] or named["mon2"] or "jan"]
+        if named["year"]:
+            return date(int(named["year"]), month, 1), True
+        year = today.year - 1 if named["mod"] == "last" else today.year
+        if named["mod"] != "last" and (
+            month < today.month or (named["mod"] == "next" and month == today.month)
+        ):
+            year += 1
+        return (today if (year, month) == (today.year, today.month) else date(year, month, 1)), True
     if "week" in by_kind:
         g = by_kind["week"].groups
         what, mod = g["what"], g["mod"] or ""

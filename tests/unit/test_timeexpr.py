@@ -55,6 +55,24 @@ def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
         ("a week from today at five", at(13, 17)),
         ("this evening", at(6, 19)),
         ("at 8 in the evening", at(6, 20)),
+        ("in 1 second", NOW + timedelta(seconds=1)),  # the unit, not "the 2nd"
+        ("in a second", NOW + timedelta(seconds=1)),
+        ("on the second", at(2, 9, month=4)),  # the ordinal
+        ("may second", at(2, 9, month=5)),
+        ("now - 2 hours", at(6, 12, 20)),
+        ("in 1/2 hour", at(6, 14, 50)),
+        ("at the end of the month", at(31, 9)),
+        ("end of the week", at(10, 9)),
+        ("in june", at(1, 9, month=6)),
+        ("in february", datetime(2025, 2, 1, 9, tzinfo=BERLIN)),  # already past this year
+        ("june 2025", datetime(2025, 6, 1, 9, tzinfo=BERLIN)),
+        ("3 feb 2025", datetime(2025, 2, 3, 9, tzinfo=BERLIN)),
+        ("8/may/2024", at(8, 9, month=5)),
+        ("nine", at(6, 21)),  # a bare number answers "When?": the next nine o'clock
+        ("nine thirty", at(6, 21, 30)),
+        ("0810", at(7, 8, 10)),  # leading zero: the 24-hour clock
+        ("tomorrow at 01:00", at(7, 1)),
+        ("tomorrow at 1:00", at(7, 13)),
     ],
 )
 def test_cases(text: str, expected: datetime) -> None:
@@ -65,6 +83,10 @@ def test_cases(text: str, expected: datetime) -> None:
 def test_no_expression() -> None:
     assert timeexpr.parse("call mom", NOW) is None
     assert timeexpr.parse_duration("cookies") is None
+    assert timeexpr.parse("buy 3 eggs", NOW) is None  # a number inside a sentence is a count
+    assert timeexpr.parse("wait a second", NOW) is None
+    assert timeexpr.parse("may i ask something", NOW) is None
+    assert timeexpr.parse("99", NOW) is None
 
 
 def test_split_keeps_the_task() -> None:
