@@ -67,6 +67,26 @@ async def test_time(h: Harness) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("how many days until christmas", "Christmas is in 294 days, on Wednesday, December 25."),
+        ("how long until halloween", "Halloween is in 239 days, on Thursday, October 31."),
+        ("how many weeks until new year's eve", "New Year's Eve is in 42 weeks and 6 days, "
+         "on Tuesday, December 31."),
+        ("how long is it until friday", "Friday is in 2 days, on Friday, March 8."),
+        ("how long until tomorrow", "Tomorrow is tomorrow, March 7."),
+        ("what day is easter", "March 31, 2024 is a Sunday."),  # the computus
+        ("how far away is thanksgiving", "Thanksgiving is in 267 days, on Thursday, November 28."),
+        ("what's the date next friday", "March 15, 2024 is a Friday."),
+        ("how many days until my birthday", "Sorry, I don't know when your birthday is."),
+    ],
+)  # fmt: skip
+async def test_date_questions(h: Harness, question: str, reply: str) -> None:
+    await h.host.handle_text(question)
+    assert h.said == [reply]
+
+
 async def test_reminder_is_stored_then_fires(h: Harness) -> None:
     intent = await h.host.handle_text("hey jarvis remind me in ten minutes to call mom")
     assert intent.name == "reminder.create"
