@@ -35,7 +35,11 @@ MAX_ROUNDS: Final = 3
 SYSTEM: Final = "You write short, faithful summaries. Use only facts from the text."
 PROMPT: Final = "Summarize this text in at most three sentences.\n\nText:\n{text}"
 
-_THIS: Final = frozenset({"", "it", "this", "that", "this episode", "that episode", "the episode"})
+_THIS: Final = frozenset(
+    {"", "it", "this", "that", "episode", "this episode", "that episode", "the episode",
+     "this one", "current episode", "the current episode", "this podcast", "the podcast",
+     "what's playing", "what is playing"}
+)  # fmt: skip
 _LATEST: Final = re.compile(r"\b(?:latest|last|newest|new|most recent|recent|episode|of|the)\b")
 _WORD: Final = re.compile(r"[a-z0-9']+")
 # Small models echo the prompt's labels ("Text: ...", "Summary: ...").

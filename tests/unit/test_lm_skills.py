@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from skills.answer import FAILED, NO_MODEL, AnswerSkill, sentence_end, split_sentences
 from skills.sdk import EpisodeInfo, Intent, PodcastInfo, ShowNotes
 from skills.summarize import SummarizeSkill, extractive_summary, model_summary, summarize_text
@@ -163,3 +165,15 @@ async def test_summarize_this_episode_and_a_named_podcast() -> None:
     ctx = FakeCtx()
     await SummarizeSkill().handle(Intent("summarize", {}), ctx)  # type: ignore[arg-type]
     assert "podcasts are set up" in ctx.said[0]
+
+
+@pytest.mark.parametrize("target", ["episode", "this one", "what's playing"])
+async def test_summarize_what_is_playing_however_it_is_named(target: str) -> None:
+    episode = EpisodeInfo(id=1, podcast="Giant Bombcast", title="Ep 600")
+    ctx = FakeCtx(media=FakeMedia({1: ShowNotes(episode=episode, description=NOTES)}))
+    await SummarizeSkill().handle(Intent("summarize", {"target": target}), ctx)  # type: ignore[arg-type]
+    assert ctx.shown[0].startswith("Ep 600: ")
+
+    ctx = FakeCtx(media=FakeMedia({}))  # nothing playing
+    await SummarizeSkill().handle(Intent("summarize", {"target": target}), ctx)  # type: ignore[arg-type]
+    assert ctx.said == ["Nothing is playing, so I don't know which episode to summarize."]
