@@ -27,6 +27,7 @@ from assistant.scheduler import SystemClock
 from assistant.skill_host import SkillHost
 from assistant.store import Store
 from assistant.timeline import Timeline
+from assistant.volume import OutputVolume, VolumeSink
 from models.errors import ModelError
 from skills.sdk import LanguageModel
 
@@ -138,10 +139,12 @@ async def run_assistant(
     engines = await asyncio.to_thread(build_engines, settings)
     lm = await lm_task
     fanout = _EventFanout(timeline, plan.glasses)
-    pipeline = Pipeline(engines, plan.sink, vad=settings.vad, dialog=settings.dialog, emit=fanout)
-    media = PodcastMedia.open(data_dir(), _media_sink(settings, plan.sink))
+    volume = OutputVolume.load(data_dir())
+    sink = VolumeSink(plan.sink, volume)
+    pipeline = Pipeline(engines, sink, vad=settings.vad, dialog=settings.dialog, emit=fanout)
+    media = PodcastMedia.open(data_dir(), VolumeSink(_media_sink(settings, plan.sink), volume))
     fanout.media = media
-    host = await start_skill_host(pipeline, timeline, data_dir(), media, lm)
+    host = await start_skill_host(pipeline, timeline, data_dir(), media, lm, volume)
     if plan.glasses is not None:
         await plan.glasses.start(pipeline)  # taps open turns; connects in the background
     try:
@@ -248,6 +251,7 @@ async def start_skill_host(
     folder: Path,
     media: PodcastMedia | None = None,
     lm: LanguageModel | None = None,
+    volume: OutputVolume | None = None,
 ) -> SkillHost:
     """Skills, intents, the reminder store and scheduler, speaking through `pipeline`."""
     from skills import load_skills
@@ -268,6 +272,7 @@ async def start_skill_host(
         notify=notify,
         media=media,
         lm=lm,
+        volume=volume,
         elapsed=pipeline.now,
     )
     pipeline.handler = host

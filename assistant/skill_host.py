@@ -27,6 +27,7 @@ from skills.sdk import (
     MediaController,
     Skill,
     Storage,
+    VolumeControl,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class _Context:
     @property
     def media(self) -> MediaController | None:
         return self._host.media
+
+    @property
+    def volume(self) -> VolumeControl | None:
+        return self._host.volume
 
     @property
     def storage(self) -> Storage:
@@ -109,6 +114,7 @@ class SkillHost:
         notify: Notify = _no_notify,
         lm: LanguageModel | None = None,
         media: MediaController | None = None,
+        volume: VolumeControl | None = None,
         elapsed: Callable[[], float] | None = None,
     ) -> None:
         self.recognizer = recognizer
@@ -120,6 +126,7 @@ class SkillHost:
         self.play = play
         self.lm = lm
         self.media = media
+        self.volume = volume
         self._notify = notify
         started = time.monotonic()
         self._elapsed = elapsed or (lambda: time.monotonic() - started)

@@ -320,7 +320,7 @@ def _level(text: str) -> int | None:
     if m:
         return min(int(m.group(1)), 100)
     for words, value in ((("max", "maximum", "full", "loudest"), 100),
-                         (("min", "minimum", "lowest"), 10), (("half",), 50)):  # fmt: skip
+                         (("min", "minimum", "lowest"), 1), (("half",), 50)):  # fmt: skip
         if any(w in s.split() for w in words):
             return value
     return None

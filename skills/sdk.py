@@ -224,6 +224,29 @@ def media_of(ctx: SkillContext) -> MediaController | None:
     return media
 
 
+@runtime_checkable
+class VolumeControl(Protocol):
+    """The assistant's output volume: replies and media alike, 0 (silent) to 10 (full)."""
+
+    @property
+    def level(self) -> int: ...
+
+    @property
+    def muted(self) -> bool: ...
+
+    def set(self, level: int) -> int:
+        """Set (and unmute); returns the level kept, clamped to 0-10."""
+        ...
+
+    def mute(self, on: bool = True) -> None: ...
+
+
+def volume_of(ctx: SkillContext) -> VolumeControl | None:
+    """The context's volume control, or None where the host has none (like `media_of`)."""
+    volume: VolumeControl | None = getattr(ctx, "volume", None)
+    return volume
+
+
 class SkillContext(Protocol):
     """Everything a skill may do while it handles one intent."""
 

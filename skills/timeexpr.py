@@ -475,6 +475,11 @@ _PATTERNS: Final[list[tuple[str, str]]] = [
         r"\b(?:at|by|around|for|until|till)\s+(?P<h>\d{1,2})\b"
         rf"(?!\s*(?:st|nd|rd|th|:|/|\.\d|\d|%|percent)|\s+{_UNIT}\b)",
     ),
+    # "wake me up at 7 tomorrow" reaches here as "7 tomorrow" once "at" went to the template
+    (
+        "time_lead",
+        rf"\b(?P<h>\d{{1,2}})(?=\s+(?:tomorrow|today|tonight|(?:on\s+|next\s+|this\s+)?{_WD})\b)",
+    ),
     ("dur", rf"(?:^|(?<=\bfor\s))(?P<dur>{_DURATION})"),
     ("period", rf"\b(?:(?:this|in\s+the|at|tomorrow|tonight|the)\s+)?(?P<p>{_PERIOD})\b"),
 ]  # fmt: skip
@@ -667,7 +672,15 @@ def _resolve(text: str, pieces: list[_Piece], now: datetime) -> TimeExpr | None:
 
 
 def _time_of_day(by_kind: dict[str, _Piece]) -> tuple[tuple[int, int] | None, str | None]:
-    for kind in ("time_words", "time_hm", "time_hhmm", "time_h", "time_h_m", "time_at"):
+    for kind in (
+        "time_words",
+        "time_hm",
+        "time_hhmm",
+        "time_h",
+        "time_h_m",
+        "time_at",
+        "time_lead",
+    ):
         if kind not in by_kind:
             continue
         g = by_kind[kind].groups

@@ -87,6 +87,12 @@ async def test_date_questions(h: Harness, question: str, reply: str) -> None:
     assert h.said == [reply]
 
 
+async def test_wake_me_up_at_a_time_tomorrow(h: Harness) -> None:
+    await h.host.handle_text("wake me up at 7 tomorrow")
+    (job,) = h.store.jobs()
+    assert job.due == datetime(2024, 3, 7, 7, 0, tzinfo=BERLIN), h.said
+
+
 async def test_reminder_is_stored_then_fires(h: Harness) -> None:
     intent = await h.host.handle_text("hey jarvis remind me in ten minutes to call mom")
     assert intent.name == "reminder.create"

@@ -73,6 +73,9 @@ def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
         ("0810", at(7, 8, 10)),  # leading zero: the 24-hour clock
         ("tomorrow at 01:00", at(7, 1)),
         ("tomorrow at 1:00", at(7, 13)),
+        ("7 tomorrow", at(7, 7)),  # what the alarm template leaves of "at 7 tomorrow"
+        ("7 on friday", at(8, 7)),
+        ("buy 3 eggs tomorrow", at(7, 9)),  # a count, not 3 o'clock
     ],
 )
 def test_cases(text: str, expected: datetime) -> None:
