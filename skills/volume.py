@@ -35,8 +35,10 @@ class VolumeSkill:
             await ctx.display("Muted. Say “volume up” to hear me again.")
             return
         asked = _level(intent.slots.get("level"))
-        if intent.name == "volume.set" and asked is None:
-            await ctx.say(f"The volume is {volume.level}. Say a level from 0 to 10.")
+        if intent.name == "volume.set" and asked is None:  # "what's the volume?"
+            state = " and muted" if volume.muted else ""
+            await ctx.display(f"Volume {volume.level}{state}.")
+            await ctx.say(f"The volume is {volume.level}{state}. Say a level from 0 to 10.")
             return
         if asked is None:
             was = volume.level if not volume.muted else 0

@@ -92,6 +92,13 @@ async def test_spoken_volume_commands(commands: list[str], level: int, last_said
     assert ctx.said[-1] == last_said
 
 
+async def test_asking_for_the_volume() -> None:
+    ctx = Ctx(OutputVolume(level=6))
+    intent = RECOGNIZER.recognize("what's the volume")
+    await VolumeSkill().handle(intent, ctx)  # type: ignore[arg-type]
+    assert ctx.said == ["The volume is 6. Say a level from 0 to 10."]
+
+
 async def test_mute_is_confirmed_on_the_display_only() -> None:
     volume = OutputVolume()
     ctx = Ctx(volume)
