@@ -33,11 +33,14 @@ LATE_CHUNKS = 3  # chunk periods of no microphone audio that count as lateness, 
 
 
 class TurnControl(Protocol):
-    """What the glasses need from the pipeline (a tap is push-to-talk, a long press stops)."""
+    """What the glasses need from the pipeline (a tap is push-to-talk, a double tap says the
+    last reply again, a long press stops)."""
 
     async def open_turn(self, trigger: str) -> None: ...
 
     async def barge_in(self, by: str) -> None: ...
+
+    async def repeat_last(self, trigger: str) -> None: ...
 
 
 # ---- pairing ---------------------------------------------------------------------------------
@@ -262,6 +265,8 @@ class GlassesBridge:
                     self._source.feed(pcm)
                 case central.Tapped(gesture=Gesture.LONG):
                     self._tasks.spawn(self._control.barge_in("tap"), "glasses-barge-in")
+                case central.Tapped(gesture=Gesture.DOUBLE):
+                    self._tasks.spawn(self._control.repeat_last("double_tap"), "glasses-repeat")
                 case central.Tapped():
                     self.taps += 1
                     self._in_turn = True  # the microphone starts before the turn opens

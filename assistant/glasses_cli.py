@@ -277,7 +277,7 @@ class SimulationResult:
 
 
 class _PipelineTurns:
-    """`TurnControl` over the pipeline's tap API (open_turn, barge_in)."""
+    """`TurnControl` over the pipeline's tap API (open_turn, barge_in, repeat_last)."""
 
     def __init__(self, pipeline: Any) -> None:
         self._pipeline = pipeline
@@ -291,6 +291,9 @@ class _PipelineTurns:
 
     async def barge_in(self, by: str) -> None:
         await self._pipeline.barge_in(by)
+
+    async def repeat_last(self, trigger: str) -> None:
+        await self._pipeline.repeat_last(trigger)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

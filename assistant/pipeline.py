@@ -149,6 +149,8 @@ class Pipeline:
         self._realtime = True
         self._text_mode = False
         self._speaking = asyncio.Lock()
+        self._last_reply: list[str] = []
+        self._last_reply_turn = -1
         self._needs_audio = asyncio.Event()  # a turn waits for an answer (non-real-time input)
 
     # ---- public ---------------------------------------------------------------------------
@@ -211,6 +213,27 @@ class Pipeline:
         self.emit(ev.TurnStarted, trigger=trigger)
         self._open_capture("turn", pre_roll=pre_roll, max_pre_roll_s=TAP_PRE_ROLL_S)
 
+    async def repeat_last(self, trigger: str = "double_tap") -> None:
+        """Say the last reply again (a double tap on the glasses). Only while idle: while
+        the assistant talks or listens, it does nothing."""
+        if self._mode is not _Mode.WAKE or not self._last_reply:
+            return
+        self._close_follow_up(emit=False)
+        self._turn += 1
+        self.emit(ev.TurnStarted, trigger=trigger)
+        self._mode = _Mode.BUSY
+        self._turn_task = asyncio.create_task(self._repeat(list(self._last_reply)))
+
+    async def _repeat(self, texts: list[str]) -> None:
+        try:
+            for text in texts:
+                await self.say(text, remember=False)
+        finally:
+            if self._mode is _Mode.BUSY:
+                self._mode = _Mode.WAKE
+            self.emit(ev.TurnEnded)
+        self._open_follow_up()
+
     async def barge_in(self, by: str) -> None:
         """Stop whatever the assistant is saying (a long press), then wait for the wake word."""
         if self._mode is not _Mode.BUSY:
@@ -231,8 +254,12 @@ class Pipeline:
 
     # ---- TurnIO: what handlers call -----------------------------------------------------
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str, *, remember: bool = True) -> None:
         """Speak `text`, sentence by sentence, as soon as each sentence is synthesized."""
+        if remember:  # what `repeat_last` says again: everything said in the latest turn
+            if self._last_reply_turn != self._turn:
+                self._last_reply, self._last_reply_turn = [], self._turn
+            self._last_reply.append(text)
         async with self._speaking:  # one voice at a time (a reminder may fall due mid-turn)
             await self._say(text)
 

@@ -30,6 +30,9 @@ class FakeTurns:
     async def barge_in(self, by: str) -> None:
         self.calls.append(("barge_in", by))
 
+    async def repeat_last(self, trigger: str) -> None:
+        self.calls.append(("repeat_last", trigger))
+
 
 async def _until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
     """Poll: the virtual glasses record what they get, they do not signal it."""
@@ -62,8 +65,13 @@ async def test_taps_open_turns_and_a_long_press_barges_in() -> None:
     async with VirtualRadio() as radio, Rig(radio) as rig:
         await radio.glasses.tap(Gesture.SINGLE)
         await radio.glasses.tap(Gesture.LONG)
-        await _until(lambda: len(rig.turns.calls) == 2)
-    assert rig.turns.calls == [("open_turn", "tap"), ("barge_in", "tap")]
+        await radio.glasses.tap(Gesture.DOUBLE)
+        await _until(lambda: len(rig.turns.calls) == 3)
+    assert rig.turns.calls == [
+        ("open_turn", "tap"),
+        ("barge_in", "tap"),
+        ("repeat_last", "double_tap"),
+    ]
 
 
 async def test_the_microphone_streams_from_every_connect_by_default() -> None:

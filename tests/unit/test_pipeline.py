@@ -357,6 +357,25 @@ async def test_a_tap_while_answering_keeps_none_of_the_reply() -> None:
     assert not np.any(second_turn == SPEECH + 3)
 
 
+async def test_double_tap_says_the_last_reply_again() -> None:
+    sink = RecordingSink()
+    pipeline, events, _ = build({1: "what time is it"}, sink)
+    await pipeline.repeat_last()  # nothing said yet: nothing to repeat
+    assert not any(isinstance(e, ev.TurnStarted) for e in events)
+    await pipeline.run(ListSource(command(1)), realtime=False)
+    replies = [e.text for e in events if isinstance(e, ev.Reply)]
+    played = len(sink.played)
+    await pipeline.repeat_last()
+    assert pipeline._turn_task is not None
+    await pipeline._turn_task
+    assert [e.text for e in events if isinstance(e, ev.Reply)] == replies * 2
+    assert len(sink.played) == 2 * played
+    assert [e.trigger for e in events if isinstance(e, ev.TurnStarted)] == ["wake", "double_tap"]
+    await pipeline.repeat_last()  # the repeat is not itself what gets repeated next
+    await pipeline._turn_task
+    assert [e.text for e in events if isinstance(e, ev.Reply)] == replies * 3
+
+
 async def test_long_press_stops_the_reply() -> None:
     sink = BlockingSink()
     pipeline, events, _ = build({1: "what time is it"}, sink)
