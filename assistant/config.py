@@ -161,6 +161,11 @@ class DialogSettings:
     barge_in: bool = _f(
         True, "Let the wake word or 'stop' interrupt the assistant while it speaks."
     )
+    answer_early: bool = _f(
+        True,
+        "Start the language model on an open question during the final silence, from the "
+        "speculative transcript (dropped if speech resumes).",
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

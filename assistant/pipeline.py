@@ -43,6 +43,9 @@ _LOGGER = logging.getLogger(__name__)
 
 STOP_WORDS = frozenset({"stop", "cancel", "quiet", "enough", "shut up", "never mind", "nevermind"})
 EARLY_ENDPOINT_CONFIDENCE = 0.9
+REHEARSED_INTENTS = frozenset(
+    {"answer"}
+)  # skills without side effects that are worth starting early
 TAP_PRE_ROLL_S = 0.16  # audio kept from before a tap: more than a tap's trip over BLE
 _WORD_RE = re.compile(r"[a-z']+")
 
@@ -74,6 +77,30 @@ class TurnHandler(Protocol):
     async def handle(self, intent: Intent) -> None: ...
 
 
+class Rehearse(Protocol):
+    """Optional on a `TurnHandler`: run a side-effect-free skill ahead of the endpoint, with
+    what it says or shows going to `out(kind, text)` ("say" or "display") instead. Returns
+    False when the intent's skill may not be run early."""
+
+    async def __call__(
+        self, intent: Intent, out: Callable[[str, str], Awaitable[None]]
+    ) -> bool: ...
+
+
+@dataclass(slots=True)
+class _Rehearsal:
+    """A skill answering a speculative transcript while the endpoint is still being waited for."""
+
+    text: str
+    intent: Intent
+    # ("say" | "display", text, its speech synthesized ahead of time for "say")
+    queue: asyncio.Queue[tuple[str, str, asyncio.Future[list[Pcm]] | None] | None]
+    task: asyncio.Task[None]
+
+    def cancel(self) -> None:
+        self.task.cancel()
+
+
 @dataclass(frozen=True, slots=True)
 class Engines:
     wake: WakeWordDetector
@@ -99,6 +126,7 @@ class _Capture:
     last_speech: float | None = None
     speculation: asyncio.Task[str] | None = None
     speculation_samples: int = 0
+    rehearsal: _Rehearsal | None = None
 
     @property
     def samples(self) -> int:
@@ -244,6 +272,8 @@ class Pipeline:
     async def aclose(self) -> None:
         for task in list(self._stop_checks):
             task.cancel()
+        if self._capture is not None and self._capture.rehearsal is not None:
+            self._capture.rehearsal.cancel()
         if self._turn_task is not None:
             self._turn_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -254,28 +284,41 @@ class Pipeline:
 
     # ---- TurnIO: what handlers call -----------------------------------------------------
 
-    async def say(self, text: str, *, remember: bool = True) -> None:
-        """Speak `text`, sentence by sentence, as soon as each sentence is synthesized."""
+    async def say(
+        self,
+        text: str,
+        *,
+        remember: bool = True,
+        speech: Awaitable[list[Pcm]] | None = None,
+    ) -> None:
+        """Speak `text`, sentence by sentence, as soon as each sentence is synthesized
+        (`speech`: already being synthesized)."""
         if remember:  # what `repeat_last` says again: everything said in the latest turn
             if self._last_reply_turn != self._turn:
                 self._last_reply, self._last_reply_turn = [], self._turn
             self._last_reply.append(text)
         async with self._speaking:  # one voice at a time (a reminder may fall due mid-turn)
-            await self._say(text)
+            await self._say(text, speech)
 
-    async def _say(self, text: str) -> None:
+    async def _say(self, text: str, speech: Awaitable[list[Pcm]] | None = None) -> None:
         self.emit(ev.Reply, text=text)
         loop = asyncio.get_running_loop()
         tts = self._engines.tts
+        ready: list[Pcm] | None = await speech if speech is not None else None
         sentences: Iterator[Pcm] = iter(
-            await loop.run_in_executor(self._tts_pool, tts.synthesize, text)
+            ready
+            if ready is not None
+            else await loop.run_in_executor(self._tts_pool, tts.synthesize, text)
         )
         seconds = 0.0
         started = False
         interrupted = True
         try:
             while True:
-                pcm = await loop.run_in_executor(self._tts_pool, next, sentences, None)
+                if ready is not None:  # synthesized already: no queueing behind the TTS worker
+                    pcm = next(sentences, None)
+                else:
+                    pcm = await loop.run_in_executor(self._tts_pool, next, sentences, None)
                 if pcm is None:
                     break
                 if not started:
@@ -415,6 +458,9 @@ class Pipeline:
                 if cap.speculation is not None:  # speech resumed: the guess is stale
                     cap.speculation.cancel()
                     cap.speculation = None
+                if cap.rehearsal is not None:
+                    cap.rehearsal.cancel()
+                    cap.rehearsal = None
         if cap.speech_start is None:
             if self._pos - cap.opened_at >= self._vad.no_speech_s:
                 self._end_capture(None)
@@ -459,6 +505,35 @@ class Pipeline:
             and looks_complete(text, intent)
         ):
             self._end_capture("understood")
+        elif intent.name in REHEARSED_INTENTS and looks_complete(text, intent):
+            self._rehearse(cap, text, intent)
+
+    def _rehearse(self, cap: _Capture, text: str, intent: Intent) -> None:
+        """Open questions wait out the full silence, since people pause mid-question; the
+        language model can start on the guess meanwhile. If speech resumes, it is cancelled;
+        if the guess stands, its sentences are spoken as soon as the turn begins."""
+        rehearse: Rehearse | None = getattr(self.handler, "rehearse", None)
+        if rehearse is None or not self._dialog.answer_early:
+            return
+        queue: asyncio.Queue[tuple[str, str, asyncio.Future[list[Pcm]] | None] | None]
+        queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        tts = self._engines.tts
+
+        async def out(kind: str, said: str) -> None:
+            speech = None
+            if kind == "say":  # the voice gets ahead too
+                speech = loop.run_in_executor(self._tts_pool, _synthesize_all, tts, said)
+            queue.put_nowait((kind, said, speech))
+
+        async def run() -> None:
+            try:
+                await rehearse(intent, out)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(run(), name=f"rehearsal-{self._turn}")
+        cap.rehearsal = _Rehearsal(text, intent, queue, task)
 
     def _end_capture(self, reason: str | None) -> None:
         cap = self._capture
@@ -533,6 +608,7 @@ class Pipeline:
     # ---- answering ----------------------------------------------------------------------
 
     async def _run_turn(self, cap: _Capture) -> None:
+        rehearsal, cap.rehearsal = cap.rehearsal, None
         try:
             text: str | None = None
             if cap.speculation is not None:
@@ -546,6 +622,8 @@ class Pipeline:
                 self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
             if not text.strip():
                 self.emit(ev.NoSpeech)
+            elif rehearsal is not None and rehearsal.text == text:
+                await self._answer_rehearsed(rehearsal)
             else:
                 await self._answer_turn(text)
         except asyncio.CancelledError:
@@ -554,10 +632,29 @@ class Pipeline:
             _LOGGER.exception("turn %d failed", self._turn)
             self.emit(ev.Error, code=getattr(err, "code", "turn_failed"), message=str(err))
         finally:
+            if rehearsal is not None:
+                rehearsal.cancel()  # unused, or barged in on: stop the model
             if self._mode is _Mode.BUSY:
                 self._mode = _Mode.WAKE
             self.emit(ev.TurnEnded)
         self._open_follow_up()
+
+    async def _answer_rehearsed(self, rehearsal: _Rehearsal) -> None:
+        intent = rehearsal.intent
+        self.emit(
+            ev.IntentRecognized,
+            name=intent.name,
+            slots=dict(intent.slots or {}),
+            confidence=float(intent.confidence),
+        )
+        while (item := await rehearsal.queue.get()) is not None:
+            kind, text, speech = item
+            if kind == "say":
+                await self.say(text, speech=speech)
+            else:
+                await self.display(text)
+        await rehearsal.task  # a skill that failed fails the turn, as it would have anyway
+        self._turns_done += 1
 
     async def _answer_turn(self, text: str) -> None:
         if self.handler is None:
@@ -638,6 +735,10 @@ class Pipeline:
             total -= len(self._pre_roll.popleft())
         if keep == 0:
             self._pre_roll.clear()
+
+
+def _synthesize_all(tts: Synthesizer, text: str) -> list[Pcm]:
+    return list(tts.synthesize(text))
 
 
 def is_stop_phrase(text: str) -> bool:

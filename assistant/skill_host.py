@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from typing import Final
 
 from assistant.events import Notification
 from assistant.scheduler import Clock, Due, Scheduler
@@ -38,6 +39,9 @@ Play = Callable[[AudioClip], Awaitable[None]]
 Notify = Callable[[Notification], Awaitable[None]]
 
 NO_ANSWER_YET = "Sorry, I can't answer that yet."
+
+
+REHEARSABLE: Final = frozenset({ANSWER})
 
 
 class _Context:
@@ -95,6 +99,29 @@ async def _no_display(text: str) -> None:
 
 async def _no_notify(event: Notification) -> None:
     _LOGGER.debug("notification: %s", event.describe())
+
+
+class _RehearsalContext(_Context):
+    """A context whose output waits in `out` until the pipeline confirms the turn; asking a
+    question or playing audio are not allowed ahead of time."""
+
+    def __init__(
+        self, host: SkillHost, skill: Skill, out: Callable[[str, str], Awaitable[None]]
+    ) -> None:
+        super().__init__(host, skill)
+        self._out = out
+
+    async def say(self, text: str) -> None:
+        await self._out("say", text)
+
+    async def display(self, text: str) -> None:
+        await self._out("display", text)
+
+    async def ask(self, question: str) -> str | None:
+        raise RuntimeError("a rehearsed skill cannot ask a question")
+
+    async def play(self, audio: AudioClip) -> None:
+        raise RuntimeError("a rehearsed skill cannot play audio")
 
 
 class SkillHost:
@@ -162,6 +189,16 @@ class SkillHost:
         intent = self.recognizer.recognize(text)
         await self.dispatch(intent)
         return intent
+
+    async def rehearse(self, intent: Intent, out: Callable[[str, str], Awaitable[None]]) -> bool:
+        """Run the skill for `intent` with what it says or shows going to `out(kind, text)`,
+        for the pipeline to play once the turn is confirmed. Only skills without side effects
+        (the language model's `answer`) may run this way; False for the others."""
+        skill = self._by_intent.get(intent.name)
+        if skill is None or intent.name not in REHEARSABLE:
+            return False
+        await skill.handle(intent, _RehearsalContext(self, skill, out))
+        return True
 
     async def dispatch(self, intent: Intent) -> None:
         skill = self._by_intent.get(intent.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,3 +178,47 @@ async def test_summarize_what_is_playing_however_it_is_named(target: str) -> Non
     ctx = FakeCtx(media=FakeMedia({}))  # nothing playing
     await SummarizeSkill().handle(Intent("summarize", {"target": target}), ctx)  # type: ignore[arg-type]
     assert ctx.said == ["Nothing is playing, so I don't know which episode to summarize."]
+
+
+async def test_the_host_rehearses_only_the_answer_skill(tmp_path: Path) -> None:
+    from assistant.scheduler import SystemClock
+    from assistant.skill_host import SkillHost
+    from assistant.store import Store
+    from skills import load_skills
+    from skills.intents import IntentRecognizer
+
+    said: list[str] = []
+
+    async def say(text: str) -> None:
+        said.append(text)
+
+    async def ask(question: str) -> str | None:
+        return None
+
+    store = Store.open(tmp_path)
+    host = SkillHost(
+        load_skills(strict=True),
+        IntentRecognizer.load(),
+        store,
+        SystemClock(),
+        say=say,
+        ask=ask,
+        lm=ScriptedLm("Paris is the capital of France. It is big. More."),
+    )
+    out: list[tuple[str, str]] = []
+
+    async def collect(kind: str, text: str) -> None:
+        out.append((kind, text))
+
+    answer = host.recognize("what is the capital of france")
+    assert await host.rehearse(answer, collect)
+    assert out == [
+        ("say", "Paris is the capital of France."),
+        ("say", "It is big."),
+        ("display", "Paris is the capital of France. It is big."),
+    ]
+    assert said == []  # nothing reached the speaker ahead of time
+    reminder = host.recognize("remind me in ten minutes to call mom")
+    assert not await host.rehearse(reminder, collect)  # side effects: never ahead of time
+    assert store.jobs() == []
+    store.close()

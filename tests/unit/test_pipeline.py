@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 import pytest
@@ -293,6 +294,77 @@ async def test_no_early_endpoint_when_the_guess_trails_off() -> None:
     assert pipeline.handler.recognize("What time is it in").name == "time.query"
     await pipeline.run(SlowSource([*command(1), *chunks_of(SILENCE, 2.0)]), realtime=True)
     assert [e.reason for e in events if isinstance(e, ev.SpeechEnded)] == ["silence"]
+
+
+class RehearsingHandler(BasicHandler):
+    """Answers open questions with "Paris."; records whether that ran ahead or in the turn."""
+
+    def __init__(self, io: Pipeline, events: list[ev.Event]) -> None:
+        super().__init__(io, now=lambda: NOON)
+        self.events = events
+        self.handled: list[str] = []
+        self.rehearsed: list[int] = []  # how many events had been emitted when each began
+
+    async def handle(self, intent: Intent) -> None:
+        self.handled.append(intent.name)
+        await super().handle(intent)
+
+    async def rehearse(self, intent: Intent, out: Callable[[str, str], Awaitable[None]]) -> bool:
+        self.rehearsed.append(len(self.events))
+        await out("say", "Paris.")
+        await out("display", "Paris")
+        return True
+
+
+def rehearsing_pipeline(
+    script: dict[int, str],
+) -> tuple[Pipeline, list[ev.Event], RehearsingHandler]:
+    events: list[ev.Event] = []
+    pipeline = Pipeline(
+        Engines(wake=FakeWake(), vad=FakeVad(), asr=FakeAsr(script), tts=FakeTts()),
+        RecordingSink(),
+        vad=VadSettings(silence_s=1.0, speculate_s=0.03),
+        dialog=DialogSettings(follow_up_s=0.0),
+        emit=events.append,
+        clock=FakeClock(),
+    )
+    handler = RehearsingHandler(pipeline, events)
+    pipeline.handler = handler
+    return pipeline, events, handler
+
+
+async def test_an_open_question_is_answered_during_the_final_silence() -> None:
+    pipeline, events, handler = rehearsing_pipeline({1: "what is the capital of france"})
+    await pipeline.run(SlowSource([*command(1), *chunks_of(SILENCE, 2.0)]), realtime=True)
+    ended = next(i for i, e in enumerate(events) if isinstance(e, ev.SpeechEnded))
+    # It began with fewer events out than those before SpeechEnded: ahead of the endpoint.
+    assert len(handler.rehearsed) == 1 and handler.rehearsed[0] <= ended
+    assert handler.handled == []  # the turn spoke what the rehearsal prepared
+    assert [e.text for e in events if isinstance(e, ev.Reply)] == ["Paris."]
+    assert [e.text for e in events if isinstance(e, ev.Displayed)] == ["Paris"]
+    assert next(e for e in events if isinstance(e, ev.IntentRecognized)).name == "answer"
+    assert ended < next(i for i, e in enumerate(events) if isinstance(e, ev.Reply))
+
+
+async def test_a_rehearsal_is_dropped_when_speech_resumes() -> None:
+    pipeline, events, handler = rehearsing_pipeline({1: "what is the capital of france"})
+    audio = [
+        *chunks_of(WAKE, 0.08),
+        *chunks_of(SPEECH + 1, 0.64),
+        *chunks_of(SILENCE, 0.32),  # a pause: the guess is rehearsed
+        *chunks_of(SPEECH + 1, 0.48),  # and the question goes on
+        *chunks_of(SILENCE, 2.0),
+    ]
+    await pipeline.run(SlowSource(audio), realtime=True)
+    assert len(handler.rehearsed) == 2
+    assert [e.text for e in events if isinstance(e, ev.Reply)] == ["Paris."]  # said once
+
+
+async def test_answer_early_can_be_turned_off() -> None:
+    pipeline, _, handler = rehearsing_pipeline({1: "what is the capital of france"})
+    pipeline._dialog = DialogSettings(follow_up_s=0.0, answer_early=False)
+    await pipeline.run(SlowSource([*command(1), *chunks_of(SILENCE, 2.0)]), realtime=True)
+    assert handler.rehearsed == [] and handler.handled == ["answer"]
 
 
 def test_stop_phrases() -> None:
