@@ -33,8 +33,10 @@ from assistant.config import Settings, replace
 from assistant.engines import build_engines
 from assistant.pipeline import Engines, Pipeline
 from models.protocols import SAMPLE_RATE, Pcm
+from skills.sdk import LanguageModel
 
 COMMANDS = ("What time is it?", "What's the time?", "Tell me the time, please.")
+QUESTIONS = ("What is the capital of France?", "Who wrote Romeo and Juliet?")
 RATES = (0.9, 1.0, 1.1)
 IDLE_TEXT = (
     "The committee met on Tuesday to discuss the budget for next year. Several members raised "
@@ -94,7 +96,14 @@ class PacedArray:
         pass
 
 
-async def _one_turn(engines: Engines, settings: Settings, spoken: Spoken) -> dict[str, float]:
+async def _one_turn(
+    engines: Engines,
+    settings: Settings,
+    spoken: Spoken,
+    *,
+    lm: LanguageModel | None = None,
+    intent: str = "time.query",
+) -> dict[str, float]:
     events: list[ev.Event] = []
     pipeline = Pipeline(
         engines,
@@ -104,7 +113,7 @@ async def _one_turn(engines: Engines, settings: Settings, spoken: Spoken) -> dic
         emit=events.append,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        host = await start_skill_host(pipeline, events.append, Path(tmp))
+        host = await start_skill_host(pipeline, events.append, Path(tmp), lm=lm)
         source = PacedArray(spoken.pcm)
         await pipeline.run(source, realtime=True)
         await host.close()
@@ -131,8 +140,36 @@ async def _one_turn(engines: Engines, settings: Settings, spoken: Spoken) -> dic
     if reply is not None and first_audio is not None:
         out["tts_first_audio_ms"] = (first_audio - reply) * 1000
     intents = [e for e in events if isinstance(e, ev.IntentRecognized)]
-    out["correct"] = float(bool(intents) and intents[0].name == "time.query")
+    out["correct"] = float(bool(intents) and intents[0].name == intent)
     return out
+
+
+def _open_questions(
+    engines: Engines, settings: Settings, wake_phrase: str, repeat: int
+) -> dict[str, object]:
+    """End of an open question -> first audio of the model's answer, with the model started
+    during the final silence ([dialog] answer_early) and without, alternately."""
+    from assistant.app import load_language_model
+
+    lm = load_language_model(settings)
+    if lm is None:
+        return {"open_question": "skipped: no language model (`sottovoce models prepare`)"}
+    times: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for text in QUESTIONS:
+            spoken = spoken_command(engines, wake_phrase, text)
+            for _ in range(repeat):
+                for early in (False, True):
+                    variant = replace(settings, "dialog", answer_early=early)
+                    turn = asyncio.run(_one_turn(engines, variant, spoken, lm=lm, intent="answer"))
+                    if "first_reply_audio_ms" in turn:
+                        times[early].append(turn["first_reply_audio_ms"])
+    finally:
+        lm.close()
+    return {
+        "open_question_first_audio_ms": stats(times[True]),
+        "open_question_first_audio_ms_answer_early_off": stats(times[False]),
+    }
 
 
 async def _idle_cpu(engines: Engines, settings: Settings, seconds: float) -> float:
@@ -207,6 +244,7 @@ def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
             spoken = spoken_command(speaker, wake_phrase, text)
             for _ in range(repeat):
                 turns.append(asyncio.run(_one_turn(engines, settings, spoken)))
+    questions = _open_questions(engines, settings, wake_phrase, repeat)
     idle = asyncio.run(_idle_cpu(engines, settings, seconds=15.0))
     keys = [
         "wake_event_ms",
@@ -221,6 +259,7 @@ def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
         "understood": sum(t.get("correct", 0.0) for t in turns),
         "wake_detected": sum("wake_event_ms" in t for t in turns),
         **{k: stats([t[k] for t in turns if k in t]) for k in keys},
+        **questions,
         "idle_listening_cpu_pct_of_one_core": round(idle * 100, 1),
         "engine_load_s": round(load_s, 2),
         "startup_to_ready_s_median_of_3": round(startup, 2),
