@@ -43,9 +43,8 @@ _LOGGER = logging.getLogger(__name__)
 
 STOP_WORDS = frozenset({"stop", "cancel", "quiet", "enough", "shut up", "never mind", "nevermind"})
 EARLY_ENDPOINT_CONFIDENCE = 0.9
-REHEARSED_INTENTS = frozenset(
-    {"answer"}
-)  # skills without side effects that are worth starting early
+# Skills without side effects whose work is worth starting before the endpoint.
+REHEARSED_INTENTS = frozenset({"answer"})
 TAP_PRE_ROLL_S = 0.16  # audio kept from before a tap: more than a tap's trip over BLE
 _WORD_RE = re.compile(r"[a-z']+")
 
@@ -256,6 +255,11 @@ class Pipeline:
         try:
             for text in texts:
                 await self.say(text, remember=False)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a failing voice ends the repeat, not the assistant
+            _LOGGER.exception("repeating the last reply failed")
+            self.emit(ev.Error, code=getattr(err, "code", "turn_failed"), message=str(err))
         finally:
             if self._mode is _Mode.BUSY:
                 self._mode = _Mode.WAKE
