@@ -7,6 +7,7 @@ and the scheduler whose due jobs it announces through the same callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -224,4 +225,6 @@ class SkillHost:
                 missed=due.missed,
             )
         )
-        await self.say(text)  # the Notification event puts it on the glasses, with a tone
+        audible = getattr(self.volume, "audible", None)  # alarms ring through "mute"
+        with audible() if audible is not None else contextlib.nullcontext():
+            await self.say(text)  # the Notification event puts it on the glasses, with a tone

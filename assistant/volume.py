@@ -7,8 +7,10 @@ restart keeps the level; an unreadable file means the default level, with a warn
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -33,6 +35,7 @@ class OutputVolume:
         self.path = path
         self._level = _clamp(level)
         self._muted = False
+        self._must_be_heard = 0  # alarms and reminders in progress: mute does not apply
 
     @classmethod
     def load(cls, folder: Path) -> OutputVolume:
@@ -58,9 +61,22 @@ class OutputVolume:
 
     @property
     def gain(self) -> float:
-        if self._muted or self._level == 0:
+        level = self._level
+        if self._must_be_heard:
+            level = level or DEFAULT_LEVEL
+        elif self._muted or level == 0:
             return 0.0
-        return float(10 ** ((self._level - DEFAULT_LEVEL) * DB_PER_LEVEL / 20))
+        return float(10 ** ((level - DEFAULT_LEVEL) * DB_PER_LEVEL / 20))
+
+    @contextlib.contextmanager
+    def audible(self) -> Iterator[None]:
+        """While inside, play even if muted (at the default level if the level is 0): an
+        alarm must ring through "mute" the way a phone's does."""
+        self._must_be_heard += 1
+        try:
+            yield
+        finally:
+            self._must_be_heard -= 1
 
     def set(self, level: int) -> int:
         self._level = _clamp(level)

@@ -105,6 +105,30 @@ async def test_reminder_is_stored_then_fires(h: Harness) -> None:
     assert [(e.kind, e.job_id, e.missed) for e in h.events] == [("reminder", job.id, False)]
 
 
+async def test_alarms_ring_through_mute(tmp_path: Path) -> None:
+    from assistant.volume import OutputVolume
+
+    h = Harness(tmp_path)
+    volume = OutputVolume(level=5)
+    h.host.volume = volume
+    gains: list[float] = []
+
+    async def say(text: str) -> None:
+        gains.append(volume.gain)
+        h.said.append(text)
+
+    h.host.say = say
+    await h.host.handle_text("set an alarm for 2:30 pm")
+    volume.mute()
+    await h.host.handle_text("what time is it")  # muted: silent
+    h.clock.advance(timedelta(minutes=10))
+    await h.host.scheduler.tick()
+    assert h.said[-1] == "It's 2:30 pm. Time to wake up."
+    assert gains[1] == 0.0  # the muted answer
+    assert gains[2] == pytest.approx(10 ** (-9 / 20))  # the alarm, at the level set (5)
+    assert volume.muted and volume.gain == 0.0  # still muted afterwards
+
+
 async def test_reminder_without_time_asks_when(tmp_path: Path) -> None:
     h = Harness(tmp_path, answers=["tomorrow at 5 pm"])
     await h.host.handle_text("remind me to water the plants")

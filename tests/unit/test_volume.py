@@ -40,6 +40,14 @@ async def test_the_sink_plays_at_the_level_and_silent_when_muted(tmp_path: Path)
     assert sink.name == inner.name
 
 
+def test_must_be_heard_overrides_mute_and_zero() -> None:
+    volume = OutputVolume(level=0)
+    volume.mute()
+    with volume.audible():
+        assert volume.gain == 1.0  # level 0 would be silent: the default level instead
+    assert volume.gain == 0.0
+
+
 def test_the_level_survives_a_restart_and_a_bad_file_means_the_default(tmp_path: Path) -> None:
     OutputVolume.load(tmp_path).set(3)
     assert OutputVolume.load(tmp_path).level == 3
