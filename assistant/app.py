@@ -140,6 +140,8 @@ async def run_assistant(
     lm = await lm_task
     fanout = _EventFanout(timeline, plan.glasses)
     volume = OutputVolume.load(data_dir())
+    if volume.muted or volume.level == 0:
+        print('The assistant is muted: say "unmute" or "volume 5" to hear it.', file=sys.stderr)
     sink = VolumeSink(plan.sink, volume)
     pipeline = Pipeline(engines, sink, vad=settings.vad, dialog=settings.dialog, emit=fanout)
     media = PodcastMedia.open(data_dir(), VolumeSink(_media_sink(settings, plan.sink), volume))

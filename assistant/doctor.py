@@ -29,8 +29,23 @@ def run_checks(config_file: Path | None) -> list[Check]:
     checks = [_python(), _config(config_file)]
     checks += _audio()
     checks += _models()
-    checks += [_language_model(), _bluetooth(), _disk()]
+    checks += [_language_model(), _volume(), _bluetooth(), _disk()]
     return checks
+
+
+def _volume() -> Check:
+    from assistant.volume import OutputVolume
+
+    volume = OutputVolume.load(paths.data_dir())
+    if volume.muted or volume.level == 0:
+        state = "muted" if volume.muted else "at 0"
+        return Check(
+            "volume",
+            WARN,
+            f"replies and episodes are silent: the volume is {state} (level {volume.level})",
+            'Say "unmute" or "volume 5", or delete ' + str(volume.path) + ".",
+        )
+    return Check("volume", OK, f"level {volume.level} of 10")
 
 
 def _python() -> Check:

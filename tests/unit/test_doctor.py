@@ -28,3 +28,14 @@ def test_broken_config_fails_with_a_fix(tmp_path: Path, monkeypatch: pytest.Monk
     assert config.status == doctor.FAIL
     assert "vad.silence_s" in config.detail
     assert doctor.main(None, as_json=True) == 1
+
+
+def test_a_muted_assistant_is_flagged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.volume import OutputVolume
+
+    monkeypatch.setenv("SOTTOVOCE_HOME", str(tmp_path))
+    volume = next(c for c in doctor.run_checks(None) if c.area == "volume")
+    assert volume.status == doctor.OK and "level 8" in volume.detail
+    OutputVolume.load(tmp_path / "data").mute()
+    volume = next(c for c in doctor.run_checks(None) if c.area == "volume")
+    assert volume.status == doctor.WARN and "unmute" in volume.fix
