@@ -12,6 +12,7 @@ from typing import Final
 from skills.sdk import Intent, SkillContext, volume_of
 
 STEP: Final = 2
+MAX_LEVEL: Final = 10
 NO_VOLUME: Final = "I can't change the volume here."
 
 
@@ -34,6 +35,7 @@ class VolumeSkill:
             volume.mute(True)
             await ctx.display("Muted. Say “volume up” to hear me again.")
             return
+        before = volume.level if not volume.muted else None
         asked = _level(intent.slots.get("level"))
         if intent.name == "volume.set" and asked is None:  # "what's the volume?"
             state = " and muted" if volume.muted else ""
@@ -48,5 +50,8 @@ class VolumeSkill:
         level = volume.set(asked)
         if level == 0:
             await ctx.display("Volume 0. Say “volume up” to hear me again.")
+            return
+        if intent.name == "volume.up" and level == before == MAX_LEVEL:
+            await ctx.say(f"Volume {level} is the loudest.")
             return
         await ctx.say(f"Volume {level}.")  # spoken at the new level: the user hears it

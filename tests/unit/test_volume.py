@@ -80,7 +80,7 @@ RECOGNIZER = IntentRecognizer.load()
     ("commands", "level", "last_said"),
     [
         (["turn it up"], 10, "Volume 10."),
-        (["turn it up", "louder"], 10, "Volume 10."),  # already at the top
+        (["turn it up", "louder"], 10, "Volume 10 is the loudest."),  # already at the top
         (["turn the volume down"], 6, "Volume 6."),
         (["set the volume to 3"], 3, "Volume 3."),
         (["volume to fifty percent"], 5, "Volume 5."),
