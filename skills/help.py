@@ -5,7 +5,8 @@ from __future__ import annotations
 from skills.sdk import Intent, SkillContext
 
 HELP_TEXT = (
-    "I can tell you the time and date, set reminders, alarms and timers, and answer questions. "
+    "I can tell you the time and date, set reminders, alarms and timers, play and summarize "
+    "podcasts, change the volume, and answer questions. "
     "Try: remind me in ten minutes to call mom."
 )
 
@@ -16,4 +17,4 @@ class HelpSkill:
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
         await ctx.say(HELP_TEXT)
-        await ctx.display("time · reminders · alarms · timers · questions")
+        await ctx.display("time · reminders · alarms · timers · podcasts · volume · questions")
