@@ -28,9 +28,9 @@ from assistant import audio_io
 from assistant import events as ev
 from assistant.app import bundled_sample, start_skill_host
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
-from assistant.audio_convert import loud_span, resample
+from assistant.audio_convert import loud_span
 from assistant.config import Settings, replace
-from assistant.engines import build_engines
+from assistant.engines import build_engines, speak_16k
 from assistant.pipeline import Engines, Pipeline
 from models.protocols import SAMPLE_RATE, Pcm
 from skills.sdk import LanguageModel
@@ -58,10 +58,7 @@ def _trim(pcm: Pcm) -> Pcm:
 
 
 def _speak(engines: Engines, text: str) -> Pcm:
-    parts = [
-        resample(p, engines.tts.sample_rate, SAMPLE_RATE) for p in engines.tts.synthesize(text)
-    ]
-    return _trim(np.concatenate(parts))
+    return _trim(speak_16k(engines.tts, text))
 
 
 def spoken_command(engines: Engines, wake_phrase: str, command: str) -> Spoken:

@@ -20,9 +20,9 @@ from pathlib import Path
 from assistant import bench
 from assistant.audio_convert import loud_span
 from assistant.config import Settings
-from assistant.engines import build_engines
+from assistant.engines import build_engines, speak_16k
 from assistant.glasses import MIC_MODES
-from assistant.glasses_cli import simulate, synthesize_speech
+from assistant.glasses_cli import simulate
 from models.protocols import SAMPLE_RATE
 
 PHRASES = ("What time is it?", "What time?")
@@ -34,7 +34,7 @@ def run_bench(settings: Settings, repeat: int, mics: tuple[str, ...]) -> dict[st
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "reply.wav"
         for phrase in PHRASES:
-            speech = synthesize_speech(engines, phrase)  # one take: Piper samples noise
+            speech = speak_16k(engines.tts, phrase)  # one take: Piper samples noise
             key = phrase.lower().rstrip("?").replace(" ", "_")
             start, end = loud_span(speech)
             result[f"{key}_spoken_s"] = round((end - start) / SAMPLE_RATE, 2)

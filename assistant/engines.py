@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from assistant.audio_convert import resample
 from assistant.config import Settings
 from assistant.pipeline import Engines
 from models import asr, tts, vad, wake
-from models.protocols import SAMPLE_RATE, Recognizer, Synthesizer
+from models.protocols import SAMPLE_RATE, Pcm, Recognizer, Synthesizer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +38,14 @@ def load_synthesizer(settings: Settings, *, warm: bool = False) -> Synthesizer:
         for _ in synth.synthesize("Ready."):
             pass
     return synth
+
+
+def speak_16k(synth: Synthesizer, text: str) -> Pcm:
+    """`text` in the voice, as 16 kHz audio: what a microphone would hear (tests, benchmarks
+    and the glasses demo speak to the assistant this way)."""
+    parts = list(synth.synthesize(text))
+    pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+    return resample(pcm, synth.sample_rate, SAMPLE_RATE)
 
 
 def build_engines(settings: Settings) -> Engines:

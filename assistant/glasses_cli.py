@@ -13,17 +13,14 @@ import json
 import logging
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant import config as cfg
 from assistant import events as ev
-from assistant.audio_convert import loud_span, resample
+from assistant.audio_convert import loud_span
 from assistant.errors import SottovoceError
 from assistant.glasses import MIC_MODES, GlassesSession, PairedGlasses
 from assistant.paths import data_dir
@@ -276,26 +273,6 @@ class SimulationResult:
         return {"event": "glasses_summary", **{k: getattr(self, k) for k in self.__slots__}}
 
 
-class _PipelineTurns:
-    """`TurnControl` over the pipeline's tap API (open_turn, barge_in, repeat_last)."""
-
-    def __init__(self, pipeline: Any) -> None:
-        self._pipeline = pipeline
-
-    @property
-    def supported(self) -> bool:
-        return callable(getattr(self._pipeline, "open_turn", None))
-
-    async def open_turn(self, trigger: str) -> None:
-        await self._pipeline.open_turn(trigger=trigger)
-
-    async def barge_in(self, by: str) -> None:
-        await self._pipeline.barge_in(by)
-
-    async def repeat_last(self, trigger: str) -> None:
-        await self._pipeline.repeat_last(trigger)
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         from firmware_bridge.sim import VirtualRadio  # noqa: F401  (bumble is optional)
@@ -361,8 +338,9 @@ async def simulate(
     timeout_s: float = 60.0,
 ) -> SimulationResult:
     """One tap-to-talk turn against virtual glasses; returns what the glasses saw and heard."""
-    from assistant.app import bundled_sample, start_skill_host
-    from assistant.audio_io import NullSink, WavWriter, read_wav_16k_mono
+    from assistant.app import start_skill_host
+    from assistant.audio_io import NullSink, WavWriter
+    from assistant.engines import speak_16k
     from assistant.pipeline import Pipeline
     from firmware_bridge.sim import VirtualRadio
 
@@ -387,30 +365,21 @@ async def simulate(
         pipeline = Pipeline(
             engines, session.sink, vad=settings.vad, dialog=settings.dialog, emit=emit
         )
-        turns = _PipelineTurns(pipeline)
-        await session.start(turns)
+        await session.start(pipeline)  # taps open turns, a double tap repeats, a long one stops
         await link.wait_ready(10.0)
         link_up = asyncio.get_running_loop().time()
         with tempfile.TemporaryDirectory() as home:
             host = await start_skill_host(pipeline, emit, Path(home))
             run = asyncio.create_task(pipeline.run(session.source, realtime=True), name="pipeline")
             try:
-                if not turns.supported:
-                    result.trigger = "wake"
-                    _LOGGER.warning("pipeline has no open_turn yet: using the wake-word sample")
-                    speech = speech if speech is not None else read_wav_16k_mono(bundled_sample())
-                elif speech is None:
-                    speech = synthesize_speech(engines, SIMULATED_COMMAND)
+                if speech is None:
+                    speech = speak_16k(engines.tts, SIMULATED_COMMAND)
                 await asyncio.sleep(0.3)  # the mic is streaming
-                tap: asyncio.Task[None] | None = None
-                if turns.supported:  # the wearer speaks right after the tap, not after its ack
-                    tap = asyncio.create_task(radio.glasses.tap())
-                    await asyncio.sleep(0)
-                else:
-                    radio.glasses.tapped_at = asyncio.get_running_loop().time()
+                # The wearer speaks right after the tap, not after its acknowledgement.
+                tap = asyncio.create_task(radio.glasses.tap())
+                await asyncio.sleep(0)
                 radio.glasses.say(speech)
-                if tap is not None:
-                    await tap
+                await tap
                 async with asyncio.timeout(timeout_s):
                     await turn_done.wait()
                 await session.sink.drain()
@@ -444,11 +413,3 @@ async def simulate(
                 result.speech_end_to_first_audio_s = round(glasses.first_audio_at - sound_ends, 3)
         await session.close()
     return result
-
-
-def synthesize_speech(engines: Engines, text: str) -> Pcm:
-    started = time.perf_counter()
-    parts = list(engines.tts.synthesize(text))
-    pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
-    _LOGGER.debug("synthesized %r in %.2f s", text, time.perf_counter() - started)
-    return resample(pcm, engines.tts.sample_rate, SAMPLE_RATE)

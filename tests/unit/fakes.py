@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -116,3 +118,23 @@ class FakeClock:
     def monotonic(self) -> float:
         self.t += 0.001
         return self.t
+
+
+@dataclass
+class FakeSkillContext:
+    """A `SkillContext` that records what a skill says and shows; the rest is what a test gives."""
+
+    lm: Any = None
+    media: Any = None
+    volume: Any = None
+    said: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+
+    async def say(self, text: str) -> None:
+        self.said.append(text)
+
+    async def display(self, text: str) -> None:
+        self.shown.append(text)
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from skills.answer import FAILED, NO_MODEL, AnswerSkill, sentence_end, split_sentences
 from skills.sdk import EpisodeInfo, Intent, PodcastInfo, ShowNotes
 from skills.summarize import SummarizeSkill, extractive_summary, model_summary, summarize_text
+from tests.unit.fakes import FakeSkillContext as FakeCtx
 
 
 @dataclass
@@ -66,23 +66,6 @@ class FakeMedia:
 
     def show_notes(self, episode_id: int | None = None) -> ShowNotes | None:
         return self.notes.get(episode_id if episode_id is not None else 1)
-
-
-@dataclass
-class FakeCtx:
-    lm: Any = None
-    media: Any = None
-    said: list[str] = field(default_factory=list)
-    shown: list[str] = field(default_factory=list)
-
-    async def say(self, text: str) -> None:
-        self.said.append(text)
-
-    async def display(self, text: str) -> None:
-        self.shown.append(text)
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
 
 
 async def test_answer_speaks_two_sentences_then_stops_the_model() -> None:

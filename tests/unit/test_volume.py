@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +9,9 @@ import pytest
 
 from assistant.volume import OutputVolume, VolumeSink
 from skills.intents import IntentRecognizer
-from skills.sdk import Intent, VolumeControl
+from skills.sdk import Intent
 from skills.volume import NO_VOLUME, VolumeSkill
-from tests.unit.fakes import RecordingSink
+from tests.unit.fakes import FakeSkillContext, RecordingSink
 
 TONE = (8000 * np.sin(np.arange(1600) / 3)).astype(np.int16)
 
@@ -60,19 +59,6 @@ def test_the_level_survives_a_restart_and_a_bad_file_means_the_default(tmp_path:
     assert OutputVolume(level=42).level == 10 and OutputVolume(level=-3).level == 0
 
 
-@dataclass
-class Ctx:
-    volume: VolumeControl | None
-    said: list[str] = field(default_factory=list)
-    shown: list[str] = field(default_factory=list)
-
-    async def say(self, text: str) -> None:
-        self.said.append(text)
-
-    async def display(self, text: str) -> None:
-        self.shown.append(text)
-
-
 RECOGNIZER = IntentRecognizer.load()
 
 
@@ -91,7 +77,7 @@ RECOGNIZER = IntentRecognizer.load()
 )
 async def test_spoken_volume_commands(commands: list[str], level: int, last_said: str) -> None:
     volume = OutputVolume()
-    ctx = Ctx(volume)
+    ctx = FakeSkillContext(volume=volume)
     for text in commands:
         intent = RECOGNIZER.recognize(text)
         assert intent.name.startswith("volume."), (text, intent)
@@ -101,7 +87,7 @@ async def test_spoken_volume_commands(commands: list[str], level: int, last_said
 
 
 async def test_asking_for_the_volume() -> None:
-    ctx = Ctx(OutputVolume(level=6))
+    ctx = FakeSkillContext(volume=OutputVolume(level=6))
     intent = RECOGNIZER.recognize("what's the volume")
     await VolumeSkill().handle(intent, ctx)  # type: ignore[arg-type]
     assert ctx.said == ["The volume is 6. Say a level from 0 to 10."]
@@ -109,12 +95,12 @@ async def test_asking_for_the_volume() -> None:
 
 async def test_mute_is_confirmed_on_the_display_only() -> None:
     volume = OutputVolume()
-    ctx = Ctx(volume)
+    ctx = FakeSkillContext(volume=volume)
     await VolumeSkill().handle(Intent("volume.mute"), ctx)  # type: ignore[arg-type]
     assert volume.muted and ctx.said == [] and "Muted" in ctx.shown[0]
 
 
 async def test_without_a_volume_control_it_says_so() -> None:
-    ctx = Ctx(None)
+    ctx = FakeSkillContext()
     await VolumeSkill().handle(Intent("volume.up"), ctx)  # type: ignore[arg-type]
     assert ctx.said == [NO_VOLUME]
