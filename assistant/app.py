@@ -17,7 +17,7 @@ from assistant import audio_io
 from assistant import events as ev
 from assistant.audio import AudioSink, AudioSource
 from assistant.config import Settings
-from assistant.engines import build_engines
+from assistant.engines import build_engines, load_intents
 from assistant.errors import AudioError
 from assistant.glasses import GlassesSession, PairedGlasses
 from assistant.paths import data_dir
@@ -29,6 +29,7 @@ from assistant.store import Store
 from assistant.timeline import Timeline
 from assistant.volume import OutputVolume, VolumeSink
 from models.errors import ModelError
+from skills.intents import IntentRecognizer
 from skills.sdk import LanguageModel
 
 if TYPE_CHECKING:
@@ -136,8 +137,10 @@ async def run_assistant(
     for note in plan.notes:
         print(note, file=sys.stderr)
     lm_task = asyncio.create_task(asyncio.to_thread(load_language_model, settings), name="lm")
+    intents_task = asyncio.create_task(asyncio.to_thread(load_intents, settings), name="intents")
     engines = await asyncio.to_thread(build_engines, settings)
     lm = await lm_task
+    intents = await intents_task
     fanout = _EventFanout(timeline, plan.glasses)
     volume = OutputVolume.load(data_dir())
     if volume.muted or volume.level == 0:
@@ -146,7 +149,9 @@ async def run_assistant(
     pipeline = Pipeline(engines, sink, vad=settings.vad, dialog=settings.dialog, emit=fanout)
     media = PodcastMedia.open(data_dir(), VolumeSink(_media_sink(settings, plan.sink), volume))
     fanout.media = media
-    host = await start_skill_host(pipeline, timeline, data_dir(), media, lm, volume)
+    host = await start_skill_host(
+        pipeline, timeline, data_dir(), media, lm, volume, intents=intents
+    )
     if plan.glasses is not None:
         await plan.glasses.start(pipeline)  # taps open turns; connects in the background
     try:
@@ -254,10 +259,12 @@ async def start_skill_host(
     media: PodcastMedia | None = None,
     lm: LanguageModel | None = None,
     volume: OutputVolume | None = None,
+    *,
+    intents: IntentRecognizer | None = None,
 ) -> SkillHost:
-    """Skills, intents, the reminder store and scheduler, speaking through `pipeline`."""
+    """Skills, intents, the reminder store and scheduler, speaking through `pipeline`.
+    `intents`: the recognizer (`engines.load_intents`); by default templates only."""
     from skills import load_skills
-    from skills.intents import IntentRecognizer
 
     async def notify(event: ev.Notification) -> None:
         emit(event)
@@ -265,7 +272,7 @@ async def start_skill_host(
     store = Store.open(folder)
     host = SkillHost(
         load_skills(),
-        IntentRecognizer.load(),
+        intents if intents is not None else IntentRecognizer.load(),
         store,
         SystemClock(),
         say=pipeline.say,

@@ -9,6 +9,7 @@ event on the pipeline's clock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -29,10 +30,11 @@ from assistant import events as ev
 from assistant.app import bundled_sample, start_skill_host
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
 from assistant.audio_convert import loud_span
-from assistant.config import Settings, replace
-from assistant.engines import build_engines, speak_16k
+from assistant.config import IntentSettings, Settings, replace
+from assistant.engines import build_engines, load_intents, speak_16k
 from assistant.pipeline import Engines, Pipeline
 from models.protocols import SAMPLE_RATE, Pcm
+from skills.intents import IntentRecognizer
 from skills.sdk import LanguageModel
 
 COMMANDS = ("What time is it?", "What's the time?", "Tell me the time, please.")
@@ -93,6 +95,12 @@ class PacedArray:
         pass
 
 
+@functools.lru_cache(maxsize=2)
+def _intents(cfg: IntentSettings) -> IntentRecognizer:
+    """The recognizer `run` uses, loaded once for every turn of the benchmark."""
+    return load_intents(Settings(intent=cfg))
+
+
 async def _one_turn(
     engines: Engines,
     settings: Settings,
@@ -110,7 +118,9 @@ async def _one_turn(
         emit=events.append,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        host = await start_skill_host(pipeline, events.append, Path(tmp), lm=lm)
+        host = await start_skill_host(
+            pipeline, events.append, Path(tmp), lm=lm, intents=_intents(settings.intent)
+        )
         source = PacedArray(spoken.pcm)
         await pipeline.run(source, realtime=True)
         await host.close()

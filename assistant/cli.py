@@ -124,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeat", type=positive_int, default=5, help="turns per phrase and mode")
     b.add_argument("--glasses-mic", choices=("always", "tap"), help="one mode only")
     b.set_defaults(handler=_cmd_bench_glasses)
+    b = bench.add_parser(
+        "intents",
+        help="time to understand one transcript, by the pass that decided",
+        description="The recognizer `run` uses, on the own test sentences in eval/ "
+        "(misheard commands, open questions): load time, median and p95 per utterance.",
+    )
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--repeat", type=positive_int, default=3, help="passes over the sentences")
+    b.set_defaults(handler=_cmd_bench_intents)
     lm_cli.add_bench_parser(bench)
     p.set_defaults(handler=lambda _a: _help(p))
     return parser
@@ -254,6 +263,12 @@ def _cmd_bench_glasses(args: argparse.Namespace) -> int:
     return bench_glasses.main(
         _settings(args), as_json=args.json, repeat=args.repeat, mic=args.glasses_mic
     )
+
+
+def _cmd_bench_intents(args: argparse.Namespace) -> int:
+    from assistant import bench_intents
+
+    return bench_intents.main(_settings(args), as_json=args.json, repeat=args.repeat)
 
 
 def _cmd_bench_pipeline(args: argparse.Namespace) -> int:

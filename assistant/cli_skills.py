@@ -25,6 +25,11 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     intent.add_argument(
         "--eval", metavar="FILE", help="JSONL with text and intent: print accuracy per intent"
     )
+    intent.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="templates and keyword rules only, without the semantic fallback",
+    )
     intent.set_defaults(handler=cmd_intent)
 
     reminders = subparsers.add_parser("reminders", help="stored reminders, alarms and timers")
@@ -38,8 +43,32 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     cancel.set_defaults(handler=cmd_reminders_cancel)
 
 
+def load_recognizer(args: argparse.Namespace) -> IntentRecognizer:
+    """The recognizer `run` uses (config's `[intent]`), unless --no-semantic."""
+    from assistant.config import load_settings
+    from assistant.engines import load_intents
+
+    settings, _path = load_settings(getattr(args, "config", None))
+    return load_intents(settings, semantic=False if args.no_semantic else None)
+
+
+def _intent_json(recognizer: IntentRecognizer, text: str) -> dict[str, Any]:
+    out = {"text": text, **recognizer.recognize(text).to_json()}
+    closest = recognizer.closest(text)
+    if closest is not None:  # what the semantic fallback saw, whether it decided or not
+        out["semantic"] = {
+            "intent": closest.intent,
+            "score": round(closest.score, 4),
+            "runner_up": closest.runner_up,
+            "runner_up_score": round(closest.runner_up_score, 4),
+            "example": closest.example,
+            "accepted": closest.accepted,
+        }
+    return out
+
+
 def cmd_intent(args: argparse.Namespace) -> int:
-    recognizer = IntentRecognizer.load()
+    recognizer = load_recognizer(args)
     if args.eval:
         return _evaluate(recognizer, Path(args.eval))
     words: list[str] = args.text
@@ -49,15 +78,15 @@ def cmd_intent(args: argparse.Namespace) -> int:
     if words == ["-"]:
         for line in sys.stdin:
             if line.strip():
-                print(json.dumps({"text": line.strip(), **recognizer.recognize(line).to_json()}))
+                print(json.dumps(_intent_json(recognizer, line.strip())))
         return 0
     text = " ".join(words)
-    intent = recognizer.recognize(text)
     if args.json:
-        print(json.dumps({"text": text, **intent.to_json()}))
+        print(json.dumps(_intent_json(recognizer, text)))
     else:
+        intent = recognizer.recognize(text)
         slots = " ".join(f"{k}={v!r}" for k, v in intent.slots.items())
-        print(f"{intent.name} ({intent.confidence:.2f}) {slots}".rstrip())
+        print(f"{intent.name} ({intent.source} {intent.confidence:.2f}) {slots}".rstrip())
     return 0
 
 

@@ -169,6 +169,31 @@ class DialogSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IntentSettings:
+    semantic: bool = _f(
+        True,
+        "When no sentence template or keyword rule understands a command, compare it with "
+        "every skill's example sentences (a small sentence-embedding model, ~5 ms) so that "
+        "paraphrased and misheard commands still reach their skill; false: such commands go "
+        "to the language model, and the model is not loaded.",
+    )
+    threshold: float = _f(
+        0.70,
+        "Similarity (cosine, 0-1) to a skill's closest example needed to pick that skill; "
+        "lower takes more misheard commands and more open questions away from the language "
+        "model.",
+        lo=0.0,
+        hi=1.0,
+    )
+    margin: float = _f(
+        0.03,
+        "How far the best skill must lead the next best (or the closest open question).",
+        lo=0.0,
+        hi=1.0,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     wake: WakeSettings = field(default_factory=WakeSettings)
     vad: VadSettings = field(default_factory=VadSettings)
@@ -177,6 +202,7 @@ class Settings:
     lm: LmSettings = field(default_factory=LmSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     dialog: DialogSettings = field(default_factory=DialogSettings)
+    intent: IntentSettings = field(default_factory=IntentSettings)
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, Path]:
@@ -286,6 +312,7 @@ __all__ = [
     "AsrSettings",
     "AudioSettings",
     "DialogSettings",
+    "IntentSettings",
     "LmSettings",
     "Settings",
     "TtsSettings",

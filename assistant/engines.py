@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from assistant import paths
 from assistant.audio_convert import resample
 from assistant.config import Settings
 from assistant.pipeline import Engines
-from models import asr, tts, vad, wake
+from models import asr, embeddings, tts, vad, wake
+from models.embeddings import SentenceEmbedder
+from models.errors import ModelError
 from models.protocols import SAMPLE_RATE, Pcm, Recognizer, Synthesizer
+from skills.intents import IntentRecognizer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +51,31 @@ def speak_16k(synth: Synthesizer, text: str) -> Pcm:
     parts = list(synth.synthesize(text))
     pcm = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
     return resample(pcm, synth.sample_rate, SAMPLE_RATE)
+
+
+def load_embedder(*, warn: bool = True) -> SentenceEmbedder | None:
+    """The sentence-embedding model of the semantic intent fallback, or None (with a warning
+    that says how to install it) when its packages are missing."""
+    try:
+        return embeddings.load(cache_dir=paths.cache_dir() / "embeddings")
+    except ModelError as err:
+        if warn:
+            _LOGGER.warning("%s", err.message)
+            print(
+                f"{err.message} Until then, commands no sentence template understands go to "
+                "the language model.",
+                file=sys.stderr,
+            )
+        return None
+
+
+def load_intents(settings: Settings, *, semantic: bool | None = None) -> IntentRecognizer:
+    """The intent recognizer `run` uses: the skills' sentence templates, and the semantic
+    fallback unless `[intent] semantic = false` (or `semantic=False` here)."""
+    cfg = settings.intent
+    use = cfg.semantic if semantic is None else semantic
+    embedder = load_embedder() if use else None
+    return IntentRecognizer.load(embedder=embedder, threshold=cfg.threshold, margin=cfg.margin)
 
 
 def build_engines(settings: Settings) -> Engines:

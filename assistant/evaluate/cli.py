@@ -64,6 +64,11 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     i = sub.add_parser("intents", help="accuracy, per-intent P/R, confusions, latency")
     i.add_argument("set", type=Path, metavar="FILE.jsonl", help='rows of {"text", "intent"}')
     i.add_argument("--misses", type=int, default=20, metavar="N", help="list the first N misses")
+    i.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="without the semantic fallback (as `[intent] semantic = false`)",
+    )
     _common(i)
     i.set_defaults(handler=cmd_intents)
 
@@ -220,7 +225,10 @@ def cmd_wake(args: argparse.Namespace) -> int:
 def cmd_intents(args: argparse.Namespace) -> int:
     from assistant.evaluate import intents
 
-    report = intents.evaluate(args.set)
+    recognizer = intents.default_recognizer(
+        getattr(args, "config", None), semantic=False if args.no_semantic else None
+    )
+    report = intents.evaluate(args.set, recognizer)
     return _finish(args, report, intents.render(report, show_misses=args.misses), report.problems)
 
 

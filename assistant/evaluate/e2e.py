@@ -28,7 +28,7 @@ import numpy as np
 from assistant.evaluate import wake as wake_eval
 from assistant.evaluate.asr import Skipped, engine_names
 from assistant.evaluate.data import Problem, audio_rows, in_order, read_audio, rounded
-from assistant.evaluate.intents import known_labels
+from assistant.evaluate.intents import default_recognizer, known_labels
 from assistant.evaluate.wer import normalize_words, word_errors
 from models.asr import load_recognizer
 from models.catalog import DEFAULT_WAKE_WORD
@@ -176,7 +176,7 @@ def evaluate(
 ) -> E2eReport:
     models = models or {}
     table, commands, problems = load_commands(path)
-    intents = intent_recognizer or IntentRecognizer.load()
+    intents = intent_recognizer or default_recognizer()
     labels = known_labels(intents)
     skipped: list[Skipped] = []
     detectors: dict[str, WakeWordDetector | None] = {}

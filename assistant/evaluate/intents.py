@@ -62,6 +62,18 @@ class IntentReport:
     problems: list[Problem] = field(default_factory=list)
 
 
+def default_recognizer(
+    config: Path | None = None, *, semantic: bool | None = None
+) -> IntentRecognizer:
+    """The recognizer `sottovoce run` uses: the config's `[intent]` section decides the
+    semantic fallback (`semantic` overrides it)."""
+    from assistant.config import load_settings
+    from assistant.engines import load_intents
+
+    settings, _path = load_settings(config)
+    return load_intents(settings, semantic=semantic)
+
+
 def known_labels(recognizer: IntentRecognizer) -> frozenset[str]:
     return LABEL_SPACE | recognizer.intent_names
 
@@ -91,7 +103,7 @@ def load_rows(
 
 
 def evaluate(path: Path, recognizer: IntentRecognizer | None = None) -> IntentReport:
-    recognizer = recognizer or IntentRecognizer.load()
+    recognizer = recognizer or default_recognizer()
     rows, problems = load_rows(path, known_labels(recognizer))
     if not rows:
         raise EvalError(

@@ -1,0 +1,121 @@
+"""`sottovoce bench intents`: what understanding one transcript costs, per pass.
+
+The recognizer `run` uses (templates, corrections, keyword rules and, unless `[intent] semantic
+= false`, the semantic fallback) is loaded as `run` loads it, then every sentence of the own
+test sets in eval/ (misheard commands and open questions, which exercise the fallback most) is
+recognized `repeat` times. Reported: the load time, and the median, p95 and worst time per
+utterance, over all of them and by the pass that decided; the machine and its load average
+(other processes on a small machine move these figures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Final
+
+from assistant.config import Settings
+from assistant.engines import load_intents
+
+SETS: Final = ("intents_misheard.jsonl", "intents_open.jsonl")
+EVAL_DIR: Final = Path(__file__).resolve().parents[1] / "eval"
+FALLBACK_TEXTS: Final = (
+    "to timer for 20 minutes",
+    "said the alarm for 7",
+    "we mind me to feed the cat",
+    "what is the capital of france",
+    "tell me a joke",
+    "what time is it",
+)
+
+
+def sentences() -> list[str]:
+    """The texts of the own test sets (a few built-in ones when eval/ is not there)."""
+    out: list[str] = []
+    for name in SETS:
+        path = EVAL_DIR / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    out.append(str(json.loads(line)["text"]))
+    return out or list(FALLBACK_TEXTS)
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return {"cpu": model, "cores": os.cpu_count(), "load_average_1min": round(load[0], 2)}
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "median_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
+        "max_ms": round(ordered[-1], 3),
+    }
+
+
+def run(settings: Settings, *, repeat: int = 3) -> dict[str, Any]:
+    start = time.perf_counter()
+    recognizer = load_intents(settings)
+    load_s = time.perf_counter() - start
+    texts = sentences()
+    for text in texts[:20]:
+        recognizer.recognize(text)  # warm caches, as the first turns of a session would
+    every: list[float] = []
+    by_source: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeat):
+        for text in texts:
+            t0 = time.perf_counter()
+            intent = recognizer.recognize(text)
+            ms = (time.perf_counter() - t0) * 1000
+            every.append(ms)
+            by_source[intent.source].append(ms)
+    semantic = recognizer.semantic
+    return {
+        "machine": machine(),
+        "semantic": semantic is not None,
+        "examples": semantic.size if semantic is not None else 0,
+        "load_s": round(load_s, 3),
+        "utterances": len(texts),
+        "repeat": repeat,
+        "all": _stats(every),
+        "by_source": {k: _stats(v) for k, v in sorted(by_source.items())},
+    }
+
+
+def render(report: dict[str, Any]) -> list[str]:
+    m = report["machine"]
+    lines = [
+        f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average_1min']}",
+        f"recognizer loaded in {report['load_s']:.2f} s; semantic fallback "
+        + (f"on, {report['examples']} example sentences" if report["semantic"] else "off"),
+        f"{report['utterances']} utterances x {report['repeat']}",
+        f"{'decided by':<12}{'n':>6}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}",
+    ]
+    rows = [("all", report["all"]), *report["by_source"].items()]
+    for name, s in rows:
+        lines.append(
+            f"{name:<12}{s['n']:>6}{s['median_ms']:>11.2f}{s['p95_ms']:>9.2f}{s['max_ms']:>9.2f}"
+        )
+    return lines
+
+
+def main(settings: Settings, *, as_json: bool = False, repeat: int = 3) -> int:
+    report = run(settings, repeat=repeat)
+    print(json.dumps(report) if as_json else "\n".join(render(report)))
+    return 0
