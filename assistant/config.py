@@ -81,6 +81,11 @@ class VadSettings:
         lo=0.0,
         hi=5.0,
     )
+    phrase: str = _f(
+        "",
+        'How the wake phrase is spoken ("ok computer"), so it can be taken out of the '
+        "command's transcript; empty = read from the model's name.",
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -90,6 +90,7 @@ def build_engines(settings: Settings) -> Engines:
             threshold=settings.wake.threshold,
             refractory_s=settings.wake.refractory_s,
             front_end=settings.wake.front_end,
+            phrase=settings.wake.phrase,
         )
         engines = Engines(
             wake=wake_f.result(), vad=vad.load_vad(), asr=asr_f.result(), tts=tts_f.result()

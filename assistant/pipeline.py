@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -30,12 +31,14 @@ from assistant.audio import AudioChunk, AudioSink, AudioSource
 from assistant.config import DialogSettings, VadSettings
 from models.protocols import (
     SAMPLE_RATE,
+    Detection,
     Pcm,
     Recognizer,
     Synthesizer,
     VoiceActivityDetector,
     WakeWordDetector,
 )
+from models.wake_phrase import spoken_phrase, strip_wake_phrase, wake_prefix
 from skills.intents import looks_complete
 from skills.sdk import Intent
 
@@ -46,6 +49,10 @@ EARLY_ENDPOINT_CONFIDENCE = 0.9
 # Skills without side effects whose work is worth starting before the endpoint.
 REHEARSED_INTENTS = frozenset({"answer"})
 TAP_PRE_ROLL_S = 0.16  # audio kept from before a tap: more than a tap's trip over BLE
+# Audio kept from before a wake detection, so a command said in one breath after the phrase
+# keeps its first word; the phrase is then taken out of the transcript. The bundled phrases
+# last 0.5-0.9 s and fire 0.08-0.24 s after they end (bench pipeline); 1.6 s holds both.
+WAKE_LOOKBACK_S = 1.6
 _WORD_RE = re.compile(r"[a-z']+")
 
 
@@ -121,6 +128,7 @@ class _Capture:
     opened_at: float  # audio time the capture opened
     audio: list[Pcm]
     purpose: str  # "turn" or "answer" (to an ask())
+    wake_phrase: str | None = None  # said at the start of the audio: not part of the command
     speech_start: float | None = None
     last_speech: float | None = None
     speculation: asyncio.Task[str] | None = None
@@ -238,7 +246,7 @@ class Pipeline:
         self._close_follow_up(emit=False)
         self._turn += 1
         self.emit(ev.TurnStarted, trigger=trigger)
-        self._open_capture("turn", pre_roll=pre_roll, max_pre_roll_s=TAP_PRE_ROLL_S)
+        self._open_capture("turn", pre_roll_s=min(TAP_PRE_ROLL_S, self._vad.pre_roll_s) * pre_roll)
 
     async def repeat_last(self, trigger: str = "double_tap") -> None:
         """Say the last reply again (a double tap on the glasses). Only while idle: while
@@ -351,7 +359,7 @@ class Pipeline:
             return answer or None
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
-        self._open_capture("answer", pre_roll=True)
+        self._open_capture("answer", pre_roll_s=self._vad.pre_roll_s)
         self._needs_audio.set()
         try:
             pcm = await self._answer
@@ -409,7 +417,7 @@ class Pipeline:
             self._turn += 1
             self.emit(ev.WakeDetected, name=detection.name, score=detection.score)
             self.emit(ev.TurnStarted, trigger="wake")
-            self._open_capture("turn", pre_roll=False)
+            self._open_wake_capture(detection)
             return
         if self._follow_up_until is None:
             return
@@ -417,26 +425,29 @@ class Pipeline:
             self._close_follow_up(emit=False)
             self._turn += 1
             self.emit(ev.TurnStarted, trigger="follow_up")
-            self._open_capture("turn", pre_roll=True)
+            self._open_capture("turn", pre_roll_s=self._vad.pre_roll_s)
             self._on_capture(np.zeros(0, dtype=np.int16), speech)
         elif self._pos >= self._follow_up_until:
             self._close_follow_up(emit=True)
 
-    def _open_capture(
-        self, purpose: str, *, pre_roll: bool, max_pre_roll_s: float | None = None
-    ) -> None:
-        """Start recording an utterance.
+    def _open_wake_capture(self, detection: Detection) -> None:
+        """Record from before the wake phrase: the command may already have begun."""
+        phrase = detection.phrase or spoken_phrase(detection.name)
+        self._open_capture("turn", pre_roll_s=WAKE_LOOKBACK_S, wake_phrase=phrase)
 
-        Turns opened by speech (follow-up, answers) keep the pre-roll, since the VAD notices
-        speech a little after it starts; so do taps, up to `max_pre_roll_s`. After a wake word
-        the pre-roll would only hold the phrase itself, so recording starts fresh.
+    def _open_capture(
+        self, purpose: str, *, pre_roll_s: float, wake_phrase: str | None = None
+    ) -> None:
+        """Start recording an utterance, with the last `pre_roll_s` of audio before now.
+
+        Turns opened by speech (follow-up, answers) keep the VAD's pre-roll, since the VAD
+        notices speech a little after it starts; taps keep less (what overtook the tap on the
+        link); wake turns keep the phrase and take it out of the transcript.
         """
-        audio = list(self._pre_roll) if pre_roll else []
-        if max_pre_roll_s is not None:
-            room = int(max_pre_roll_s * SAMPLE_RATE)
-            while audio and sum(len(a) for a in audio) > room:
-                audio.pop(0)
-        self._capture = _Capture(opened_at=self._pos, audio=audio, purpose=purpose)
+        audio = self._recent(pre_roll_s)
+        self._capture = _Capture(
+            opened_at=self._pos, audio=audio, purpose=purpose, wake_phrase=wake_phrase
+        )
         self._vad_rest = np.zeros(0, dtype=np.int16)
         self._engines_vad_reset()
         self._mode = _Mode.CAPTURE
@@ -483,7 +494,7 @@ class Pipeline:
             and cap.purpose == "turn"
         ):
             cap.speculation_samples = cap.samples
-            cap.speculation = asyncio.ensure_future(self._transcribe(cap.pcm()))
+            cap.speculation = asyncio.ensure_future(self._transcribe_capture(cap))
             if self._vad.early_endpoint and self._realtime:
                 cap.speculation.add_done_callback(lambda task: self._early_endpoint(cap, task))
 
@@ -568,13 +579,13 @@ class Pipeline:
             self._turn += 1
             self.emit(ev.WakeDetected, name=detection.name, score=detection.score)
             self.emit(ev.TurnStarted, trigger="wake")
-            self._open_capture("turn", pre_roll=False)
+            self._open_wake_capture(detection)
             return
         # Listen for a short "stop" while the assistant is busy.
         if any(speech) and self._stop_listen is None:
             self._stop_listen = _Capture(
                 opened_at=self._pos,
-                audio=list(self._pre_roll),
+                audio=self._recent(self._vad.pre_roll_s),
                 purpose="stop",
                 speech_start=self._pos,
             )
@@ -622,7 +633,7 @@ class Pipeline:
                         ev.Transcript, text=text, engine=self._engines.asr.name, speculative=True
                     )
             if text is None:
-                text = await self._transcribe(cap.pcm())
+                text = await self._transcribe_capture(cap)
                 self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
             if not text.strip():
                 self.emit(ev.NoSpeech)
@@ -673,10 +684,21 @@ class Pipeline:
         await self.handler.handle(intent)
         self._turns_done += 1
 
-    async def _transcribe(self, pcm: Pcm) -> str:
+    async def _transcribe_capture(self, cap: _Capture) -> str:
+        if not cap.wake_phrase:
+            return await self._transcribe(cap.pcm())
+        heard = await self._transcribe(cap.pcm(), prefix=wake_prefix(cap.wake_phrase))
+        text = strip_wake_phrase(heard, cap.wake_phrase)
+        _LOGGER.debug("heard %r; the command is %r", heard, text)
+        return text
+
+    async def _transcribe(self, pcm: Pcm, *, prefix: str = "") -> str:
         loop = asyncio.get_running_loop()
+        asr = self._engines.asr
         return (
-            await loop.run_in_executor(self._asr_pool, self._engines.asr.transcribe, pcm)
+            await loop.run_in_executor(
+                self._asr_pool, functools.partial(asr.transcribe, pcm, prefix=prefix)
+            )
         ).strip()
 
     def _open_follow_up(self) -> None:
@@ -733,12 +755,22 @@ class Pipeline:
 
     def _remember(self, pcm: Pcm) -> None:
         self._pre_roll.append(pcm)
-        keep = int(self._vad.pre_roll_s * SAMPLE_RATE)
+        keep = int(max(self._vad.pre_roll_s, WAKE_LOOKBACK_S) * SAMPLE_RATE)
         total = sum(len(p) for p in self._pre_roll)
         while self._pre_roll and total - len(self._pre_roll[0]) >= keep:
             total -= len(self._pre_roll.popleft())
-        if keep == 0:
-            self._pre_roll.clear()
+
+    def _recent(self, seconds: float) -> list[Pcm]:
+        """The last `seconds` of audio heard (the current chunk included)."""
+        room = int(seconds * SAMPLE_RATE)
+        recent: list[Pcm] = []
+        for pcm in reversed(self._pre_roll):
+            if room <= 0:
+                break
+            recent.append(pcm[-room:] if len(pcm) > room else pcm)
+            room -= len(pcm)
+        recent.reverse()
+        return recent
 
 
 def _synthesize_all(tts: Synthesizer, text: str) -> list[Pcm]:

@@ -24,6 +24,7 @@ class Detection:
 
     name: str
     score: float
+    phrase: str = ""  # how the phrase is spoken ("hey jarvis"); empty: read it from `name`
 
 
 class WakeWordDetector(Protocol):
@@ -56,7 +57,10 @@ class Recognizer(Protocol):
     @property
     def name(self) -> str: ...
 
-    def transcribe(self, audio: Pcm) -> str: ...
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        """The words in `audio`. `prefix`: words known to open it (a wake phrase), a hint an
+        engine may use; the transcript may include them or not."""
+        ...
 
 
 class Synthesizer(Protocol):

@@ -20,6 +20,7 @@ from models import _packages as pk
 from models.catalog import DEFAULT_WAKE_WORD, WAKE_WORD_MODELS
 from models.errors import ModelFileError, UnknownEngineError
 from models.protocols import SAMPLE_RATE, Detection, Pcm
+from models.wake_phrase import spoken_phrase
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,13 +47,20 @@ class OpenWakeWordDetector:
     """
 
     def __init__(
-        self, *, name: str, scorer: FrameScorer, threshold: float, refractory_s: float
+        self,
+        *,
+        name: str,
+        scorer: FrameScorer,
+        threshold: float,
+        refractory_s: float,
+        phrase: str = "",
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"wake-word threshold must be in (0, 1], got {threshold}")
         if refractory_s < 0:
             raise ValueError(f"refractory period must be >= 0 s, got {refractory_s}")
         self._name = name
+        self._phrase = phrase.strip().lower() or spoken_phrase(name)
         self._scorer = scorer
         self._threshold = threshold
         self._refractory_samples = round(refractory_s * SAMPLE_RATE)
@@ -62,6 +70,11 @@ class OpenWakeWordDetector:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def phrase(self) -> str:
+        """How the phrase is spoken, to find it in a transcript."""
+        return self._phrase
 
     def process(self, chunk: Pcm) -> Detection | None:
         if chunk.dtype != np.int16:
@@ -76,7 +89,7 @@ class OpenWakeWordDetector:
             self._quiet_samples_left = max(0, self._quiet_samples_left - FRAME_SAMPLES)
             if self._quiet_samples_left == 0 and score >= self._threshold and detection is None:
                 _LOGGER.debug("wake word %s fired (score %.3f)", self._name, score)
-                detection = Detection(name=self._name, score=score)
+                detection = Detection(name=self._name, score=score, phrase=self._phrase)
                 self._quiet_samples_left = self._refractory_samples
         self._pending = buffer[whole:].copy()
         return detection
@@ -124,10 +137,12 @@ def load_wake_word(
     refractory_s: float = 2.0,
     *,
     front_end: str = "onnx",
+    phrase: str = "",
 ) -> OpenWakeWordDetector:
     """Load a bundled model by name ("hey_jarvis", "hey jarvis", ...) or a `.tflite` file.
 
     `front_end`: "onnx" (falls back to TFLite when the ONNX models are missing) or "tflite".
+    `phrase`: how the phrase is spoken, when the model's name does not say ("" = from the name).
     """
     if front_end not in FRONT_ENDS:
         raise UnknownEngineError("wake-word front end", front_end, list(FRONT_ENDS))
@@ -149,7 +164,7 @@ def load_wake_word(
         ) from err
     _LOGGER.info("wake word %s loaded", name)
     return OpenWakeWordDetector(
-        name=name, scorer=scorer, threshold=threshold, refractory_s=refractory_s
+        name=name, scorer=scorer, threshold=threshold, refractory_s=refractory_s, phrase=phrase
     )
 
 

@@ -57,7 +57,7 @@ class FakeAsr:
     seconds: list[float] = field(default_factory=list)
     heard: list[Pcm] = field(default_factory=list)
 
-    def transcribe(self, audio: Pcm) -> str:
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
         self.seconds.append(len(audio) / SAMPLE_RATE)
         self.heard.append(audio)
         tags = audio[(audio >= SPEECH) & (audio < WAKE)]

@@ -496,3 +496,47 @@ async def test_text_turn_takes_typed_answers_to_questions() -> None:
     await pipeline.run_text("remind me to call mom")
     assert handler.heard == "in ten minutes"
     assert [e.text for e in events if isinstance(e, ev.Transcript)][-1] == "in ten minutes"
+
+
+class PhraseAsr(FakeAsr):
+    """Writes the wake phrase it was told opens the audio, as Whisper does when forced."""
+
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        self.prefixes.append(prefix)
+        text = super().transcribe(audio, prefix=prefix)
+        return f"{prefix} {text}" if prefix and text else text
+
+    @property
+    def prefixes(self) -> list[str]:
+        return self.__dict__.setdefault("_prefixes", [])
+
+
+async def test_a_command_said_in_one_breath_keeps_its_first_word() -> None:
+    """The detection comes after the command has begun: the turn records from before the
+    phrase, and the phrase is taken out of the transcript."""
+    pipeline, events, _ = build({})
+    asr = PhraseAsr({1: "what time is it"})
+    pipeline._engines = Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    early = chunks_of(SPEECH + 9, 2.0)  # said long before: outside the look-back
+    phrase = chunks_of(SPEECH + 1, 0.4)  # the phrase and the command's first word
+    rest = chunks_of(SPEECH + 1, 1.0)
+    audio = [*early, *phrase, *chunks_of(WAKE, 0.08), *rest]
+    await pipeline.run(ListSource([*audio, *chunks_of(SILENCE, 1.0)]), realtime=False)
+    heard = asr.heard[-1]
+    assert np.count_nonzero(heard == SPEECH + 1) == sum(len(c) for c in [*phrase, *rest])
+    assert np.count_nonzero(heard == SPEECH + 9) < 1.6 * 16_000
+    assert asr.prefixes[-1] == "Hey Fake,"
+    transcript = next(e for e in events if isinstance(e, ev.Transcript))
+    assert transcript.text == "What time is it"
+    intent = next(e for e in events if isinstance(e, ev.IntentRecognized))
+    assert intent.name == "time.query"
+
+
+async def test_a_follow_up_turn_keeps_only_the_short_pre_roll() -> None:
+    pipeline, _, asr = build({1: "what time is it", 2: "what time is it"}, follow_up_s=3.0)
+    await pipeline.run(
+        ListSource([*command(1), *chunks_of(SPEECH + 2, 1.0), *chunks_of(SILENCE, 1.0)]),
+        realtime=False,
+    )
+    follow_up = asr.heard[-1]
+    assert len(follow_up) <= (1.0 + 0.25 + 0.8) * 16_000  # the utterance, pre-roll, silence
