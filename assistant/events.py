@@ -81,6 +81,16 @@ class NoSpeech(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NotAddressed(Event):
+    """Speech in a follow-up window that was not for the assistant: not answered."""
+
+    text: str
+
+    def describe(self) -> str:
+        return f"not for me, not answered: {self.text!r}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Transcript(Event):
     text: str
     engine: str

@@ -129,6 +129,8 @@ class _Capture:
     audio: list[Pcm]
     purpose: str  # "turn" or "answer" (to an ask())
     wake_phrase: str | None = None  # said at the start of the audio: not part of the command
+    follow_up: bool = False  # opened by speech in a follow-up window, not by wake word or tap
+    end_reason: str | None = None  # why the utterance ended ("silence", "max_length", ...)
     speech_start: float | None = None
     last_speech: float | None = None
     speculation: asyncio.Task[str] | None = None
@@ -425,7 +427,7 @@ class Pipeline:
             self._close_follow_up(emit=False)
             self._turn += 1
             self.emit(ev.TurnStarted, trigger="follow_up")
-            self._open_capture("turn", pre_roll_s=self._vad.pre_roll_s)
+            self._open_capture("turn", pre_roll_s=self._vad.pre_roll_s, follow_up=True)
             self._on_capture(np.zeros(0, dtype=np.int16), speech)
         elif self._pos >= self._follow_up_until:
             self._close_follow_up(emit=True)
@@ -436,7 +438,12 @@ class Pipeline:
         self._open_capture("turn", pre_roll_s=WAKE_LOOKBACK_S, wake_phrase=phrase)
 
     def _open_capture(
-        self, purpose: str, *, pre_roll_s: float, wake_phrase: str | None = None
+        self,
+        purpose: str,
+        *,
+        pre_roll_s: float,
+        wake_phrase: str | None = None,
+        follow_up: bool = False,
     ) -> None:
         """Start recording an utterance, with the last `pre_roll_s` of audio before now.
 
@@ -446,7 +453,11 @@ class Pipeline:
         """
         audio = self._recent(pre_roll_s)
         self._capture = _Capture(
-            opened_at=self._pos, audio=audio, purpose=purpose, wake_phrase=wake_phrase
+            opened_at=self._pos,
+            audio=audio,
+            purpose=purpose,
+            wake_phrase=wake_phrase,
+            follow_up=follow_up,
         )
         self._vad_rest = np.zeros(0, dtype=np.int16)
         self._engines_vad_reset()
@@ -556,6 +567,7 @@ class Pipeline:
         self._mode = _Mode.BUSY
         if cap is None:
             return
+        cap.end_reason = reason
         if reason is None:
             self.emit(ev.NoSpeech)
         else:
@@ -624,6 +636,7 @@ class Pipeline:
 
     async def _run_turn(self, cap: _Capture) -> None:
         rehearsal, cap.rehearsal = cap.rehearsal, None
+        answered = False
         try:
             text: str | None = None
             if cap.speculation is not None:
@@ -637,10 +650,14 @@ class Pipeline:
                 self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
             if not text.strip():
                 self.emit(ev.NoSpeech)
+            elif cap.follow_up and not self._addressed(text, cap):
+                self.emit(ev.NotAddressed, text=text)
             elif rehearsal is not None and rehearsal.text == text:
                 await self._answer_rehearsed(rehearsal)
+                answered = True
             else:
                 await self._answer_turn(text)
+                answered = True
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a failing skill or engine ends the turn, not the assistant
@@ -652,7 +669,21 @@ class Pipeline:
             if self._mode is _Mode.BUSY:
                 self._mode = _Mode.WAKE
             self.emit(ev.TurnEnded)
-        self._open_follow_up()
+        # Only a real exchange earns a follow-up window: after silence, a cut-off monologue or
+        # talk that was not for us, waiting without the wake word only invites false turns
+        # (one wake word then 60 s of background talk used to give four more turns).
+        if answered and cap.end_reason != "max_length":
+            self._open_follow_up()
+
+    def _addressed(self, text: str, cap: _Capture) -> bool:
+        """Was speech in a follow-up window said to the assistant? A command a skill knows is;
+        so is a question. Anything else is most likely talk nearby, and the language model
+        would answer it."""
+        if cap.end_reason == "max_length" or self.handler is None:
+            return False
+        if self.handler.recognize(text).name != "answer":
+            return True
+        return looks_like_a_question(text)
 
     async def _answer_rehearsed(self, rehearsal: _Rehearsal) -> None:
         intent = rehearsal.intent
@@ -775,6 +806,22 @@ class Pipeline:
 
 def _synthesize_all(tts: Synthesizer, text: str) -> list[Pcm]:
     return list(tts.synthesize(text))
+
+
+_QUESTION_STARTS = frozenset(
+    {"what", "what's", "whats", "when", "when's", "where", "where's", "who", "who's", "whom",
+     "whose", "why", "how", "how's", "which", "is", "are", "am", "was", "were", "do", "does",
+     "did", "can", "could", "will", "would", "should", "shall", "may", "might", "have", "has",
+     "tell", "explain", "describe", "give", "define", "summarize"}
+)  # fmt: skip
+
+
+def looks_like_a_question(text: str) -> bool:
+    """A question or a request for an answer ("tell me...", "and what about Paris?")."""
+    words = _WORD_RE.findall(text.lower())
+    while words and words[0] in {"and", "so", "then", "ok", "okay", "also", "but", "now"}:
+        words = words[1:]
+    return text.rstrip().endswith("?") or (bool(words) and words[0] in _QUESTION_STARTS)
 
 
 def is_stop_phrase(text: str) -> bool:

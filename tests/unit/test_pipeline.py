@@ -540,3 +540,45 @@ async def test_a_follow_up_turn_keeps_only_the_short_pre_roll() -> None:
     )
     follow_up = asr.heard[-1]
     assert len(follow_up) <= (1.0 + 0.25 + 0.8) * 16_000  # the utterance, pre-roll, silence
+
+
+def talk(tag: int, seconds: float = 0.8) -> list[Pcm]:
+    return [*chunks_of(SPEECH + tag, seconds), *chunks_of(SILENCE, 0.6)]
+
+
+async def test_talk_nearby_in_the_follow_up_window_is_not_answered() -> None:
+    """One wake word, then people talking: no more turns answered, the window not reopened."""
+    script = {1: "what time is it", 2: "yeah I told him the same thing", 3: "and then we left"}
+    pipeline, events, _ = build(script, follow_up_s=2.0)
+    await pipeline.run(
+        ListSource([*command(1), *talk(2), *talk(3), *chunks_of(SILENCE, 3.0)]), realtime=False
+    )
+    assert [e.text for e in events if isinstance(e, ev.NotAddressed)] == [script[2]]
+    assert len([e for e in events if isinstance(e, ev.IntentRecognized)]) == 1
+    assert len([e for e in events if isinstance(e, ev.FollowUpOpened)]) == 1
+
+
+async def test_a_question_in_the_follow_up_window_is_answered() -> None:
+    script = {1: "what time is it", 2: "and how far is the moon?"}
+    pipeline, events, _ = build(script, follow_up_s=2.0)
+    await pipeline.run(
+        ListSource([*command(1), *talk(2), *chunks_of(SILENCE, 3.0)]), realtime=False
+    )
+    intents = [e.name for e in events if isinstance(e, ev.IntentRecognized)]
+    assert intents == ["time.query", "answer"]
+    assert not any(isinstance(e, ev.NotAddressed) for e in events)
+
+
+async def test_no_follow_up_window_after_an_empty_transcript() -> None:
+    pipeline, events, _ = build({1: ""}, follow_up_s=2.0)  # speech the recognizer made nothing of
+    await pipeline.run(ListSource([*command(1), *chunks_of(SILENCE, 3.0)]), realtime=False)
+    assert "no_speech" in kinds(events)
+    assert not any(isinstance(e, ev.FollowUpOpened) for e in events)
+
+
+async def test_no_follow_up_window_after_a_cut_off_monologue() -> None:
+    pipeline, events, _ = build({1: "what time is it"}, follow_up_s=2.0)
+    long = [*chunks_of(WAKE, 0.08), *chunks_of(SPEECH + 1, 6.0), *chunks_of(SILENCE, 3.0)]
+    await pipeline.run(ListSource(long), realtime=False)
+    assert next(e for e in events if isinstance(e, ev.SpeechEnded)).reason == "max_length"
+    assert not any(isinstance(e, ev.FollowUpOpened) for e in events)
