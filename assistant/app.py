@@ -25,7 +25,7 @@ from assistant.pipeline import Pipeline
 from assistant.podcasts.media import PodcastMedia
 from assistant.scheduler import SystemClock
 from assistant.skill_host import SkillHost
-from assistant.store import Store
+from assistant.store import Store, StoreError
 from assistant.timeline import Timeline
 from assistant.volume import OutputVolume, VolumeSink
 from models.errors import ModelError
@@ -131,7 +131,12 @@ def _device(value: str) -> str | int | None:
 
 
 async def run_assistant(
-    settings: Settings, *, text: str | None, timeline: Timeline, started: float
+    settings: Settings,
+    *,
+    text: str | None,
+    timeline: Timeline,
+    started: float,
+    store: Store | None = None,
 ) -> int:
     plan = plan_run(settings, text=text)
     for note in plan.notes:
@@ -150,7 +155,7 @@ async def run_assistant(
     media = PodcastMedia.open(data_dir(), VolumeSink(_media_sink(settings, plan.sink), volume))
     fanout.media = media
     host = await start_skill_host(
-        pipeline, timeline, data_dir(), media, lm, volume, intents=intents
+        pipeline, timeline, data_dir(), media, lm, volume, store, intents=intents
     )
     if plan.glasses is not None:
         await plan.glasses.start(pipeline)  # taps open turns; connects in the background
@@ -259,6 +264,7 @@ async def start_skill_host(
     media: PodcastMedia | None = None,
     lm: LanguageModel | None = None,
     volume: OutputVolume | None = None,
+    store: Store | None = None,
     *,
     intents: IntentRecognizer | None = None,
 ) -> SkillHost:
@@ -269,7 +275,7 @@ async def start_skill_host(
     async def notify(event: ev.Notification) -> None:
         emit(event)
 
-    store = Store.open(folder)
+    store = store if store is not None else Store.open(folder)
     host = SkillHost(
         load_skills(),
         intents if intents is not None else IntentRecognizer.load(),
@@ -291,8 +297,18 @@ async def start_skill_host(
 
 def run(settings: Settings, *, text: str | None, as_json: bool, started: float) -> int:
     timeline = Timeline(as_json=as_json)
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(run_assistant(settings, text=text, timeline=timeline, started=started))
+    try:  # first: a damaged or locked database is said at once, before the models load
+        store = Store.open(data_dir())
+    except StoreError as err:
+        print(f"sottovoce: {err.message}", file=sys.stderr)
+        return 1
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(
+                run_assistant(settings, text=text, timeline=timeline, started=started, store=store)
+            )
+    finally:
+        store.close()
     print("Stopped.", file=sys.stderr)
     return 0
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from assistant import paths
-from assistant.store import Store, StoreError
+from assistant.scheduler import local_zone, sweep
+from assistant.store import FailedJob, Store, StoreError
 from skills.intents import IntentRecognizer
 from skills.sdk import Job
+from skills.timeexpr import Recurrence
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,44 +110,88 @@ def _open(args: argparse.Namespace) -> Store | None:
     try:
         return Store.open(paths.data_dir(getattr(args, "home", None)))
     except StoreError as err:
-        print(f"error [{err.code}]: {err.message}", file=sys.stderr)
+        _say_store_error(err)
         return None
 
 
+def _say_store_error(err: StoreError) -> None:
+    print(f"error [{err.code}]: {err.message}", file=sys.stderr)
+
+
 def cmd_reminders_list(args: argparse.Namespace) -> int:
+    """Pending jobs in local time, repeats in words, then the failed ones and why."""
     store = _open(args)
     if store is None:
         return 1
     try:
+        sweep(store)  # a job `run` could not handle shows as failed here too
         jobs = store.jobs(state="pending")
+        failed = store.failed_jobs()
+    except StoreError as err:
+        _say_store_error(err)
+        return 1
     finally:
         store.close()
+    zone = local_zone()
     if args.json:
         for job in jobs:
             print(json.dumps(_job_json(job)))
+        for bad in failed:
+            print(json.dumps(_failed_json(bad)))
         return 0
-    if not jobs:
+    if not jobs and not failed:
         print("no pending reminders, alarms or timers")
     for job in jobs:
-        repeat = f"  ({job.recurrence})" if job.recurrence else ""
         what = job.text or job.label
-        print(f"#{job.id:<4} {job.kind:<8} {job.due:%Y-%m-%d %H:%M %Z}  {what}{repeat}")
+        if job.recurrence:
+            repeat = _repeats(job.recurrence)
+            what = f"{what}  ({repeat})" if what else repeat
+        print(f"#{job.id:<4} {job.kind:<8} {_local(job.due, zone)}  {what}".rstrip())
+    if failed:
+        print("failed, so skipped (`sottovoce reminders cancel ID` removes one):")
+    for bad in failed:
+        when = _local(bad.due, zone) if bad.due else "unknown time"
+        what = f"  {bad.text}" if bad.text else ""
+        print(f"#{bad.id:<4} {bad.kind:<8} {when}{what}: {bad.error}")
     return 0
 
 
+def _local(moment: datetime, zone: tzinfo) -> str:
+    """ "Wed 2024-03-06 14:30 CET": the time speech would say, with its zone."""
+    return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def _repeats(rule: str) -> str:
+    """ "every weekday at 8 am" for `weekly;at=08:00;days=0,1,2,3,4`."""
+    try:
+        return Recurrence.from_rule(rule).describe()
+    except Exception:  # a rule the scheduler will mark failed: show it as stored
+        return f"repeats {rule!r}"
+
+
 def cmd_reminders_cancel(args: argparse.Namespace) -> int:
+    """Cancel a pending job, or remove a failed one."""
     store = _open(args)
     if store is None:
         return 1
     try:
-        job = store.job(args.id)
-        if job is None or job.state != "pending":
+        job = store.job(args.id)  # None for a row that cannot be read: it is failed now
+        failed = {f.id: f for f in store.failed_jobs()}
+        kind: str
+        if job is not None and job.state == "pending":
+            kind, what = job.kind, job.text or job.label
+        elif args.id in failed:
+            kind, what = failed[args.id].kind, failed[args.id].text
+        else:
             print(f"no pending reminder #{args.id}", file=sys.stderr)
             return 1
-        store.set_state(job.id, "cancelled")
+        store.cancel(args.id)
+    except StoreError as err:
+        _say_store_error(err)
+        return 1
     finally:
         store.close()
-    print(f"cancelled {job.kind} #{job.id}: {job.text or job.label}")
+    print(f"cancelled {kind} #{args.id}" + (f": {what}" if what else ""))
     return 0
 
 
@@ -152,11 +199,25 @@ def _job_json(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "kind": job.kind,
+        "state": "pending",
         "due": job.due.isoformat(),
         "text": job.text,
         "label": job.label,
         "recurrence": job.recurrence,
+        "repeats": _repeats(job.recurrence) if job.recurrence else None,
         "created": job.created.isoformat(),
+    }
+
+
+def _failed_json(job: FailedJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": "failed",
+        "due": job.due.isoformat() if job.due else None,
+        "text": job.text,
+        "recurrence": job.recurrence,
+        "error": job.error,
     }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from assistant import config as cfg
 from assistant import paths
 from assistant.errors import ConfigError
+from models.catalog import WAKE_WORD_MODELS
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MIN_FREE_BYTES = 500 * 1024 * 1024
@@ -27,9 +28,10 @@ class Check:
 
 def run_checks(config_file: Path | None) -> list[Check]:
     checks = [_python(), _config(config_file)]
+    checks += _wake(config_file)
     checks += _audio()
     checks += _models()
-    checks += [_language_model(), _volume(), _bluetooth(), _disk()]
+    checks += [_language_model(), _embeddings(), _volume(), _database(), _bluetooth(), _disk()]
     return checks
 
 
@@ -46,6 +48,28 @@ def _volume() -> Check:
             'Say "unmute" or "volume 5", or delete ' + str(volume.path) + ".",
         )
     return Check("volume", OK, f"level {volume.level} of 10")
+
+
+def _database() -> Check:
+    """The reminders and podcasts database, read-only: damage is said here, before `run`."""
+    from assistant.store import Store, StoreError
+
+    try:
+        found = Store.inspect(paths.data_dir())
+    except StoreError as err:
+        return Check("database", FAIL, err.problem, err.fix)
+    if not found.exists:
+        return Check("database", OK, f"{found.path} (not created yet)")
+    detail = f"{found.path}: {found.pending} pending reminder(s), alarm(s) and timer(s)"
+    if found.failed:
+        ids = ", ".join(f"#{f.id}" for f in found.failed)
+        return Check(
+            "database",
+            WARN,
+            f"{detail}; {len(found.failed)} failed and skipped ({ids})",
+            "`sottovoce reminders list` says why; `sottovoce reminders cancel ID` removes one.",
+        )
+    return Check("database", OK, detail)
 
 
 def _python() -> Check:
@@ -66,6 +90,31 @@ def _config(config_file: Path | None) -> Check:
         )
     state = "valid" if path.exists() else "not created yet: defaults in use"
     return Check("config", OK, f"{path} ({state})")
+
+
+def _wake(config_file: Path | None) -> list[Check]:
+    """The wake word the config names can be loaded: a bundled name, or a .tflite that is there
+    (the config check already refused anything else)."""
+    from models.errors import ModelError
+    from models.wake import resolve_wake_word
+
+    try:
+        model = cfg.load_settings(config_file)[0].wake.model
+    except ConfigError:
+        return []  # reported by the config check
+    try:
+        name, path = resolve_wake_word(model)
+    except ModelError as err:
+        return [
+            Check(
+                "wake",
+                FAIL,
+                f"wake.model = {model!r}: {err.message}",
+                "Give the path of an openWakeWord .tflite model, or one of the bundled words: "
+                + ", ".join(WAKE_WORD_MODELS),
+            )
+        ]
+    return [Check("wake", OK, f"{name}" + (f" ({path})" if path else " (bundled)"))]
 
 
 def _audio() -> list[Check]:
@@ -95,7 +144,7 @@ def _audio() -> list[Check]:
                 WARN,
                 "no input device",
                 "Plug in a microphone (or pair the glasses), or run with "
-                "--input FILE.wav. `sottovoce run` falls back to a bundled sample.",
+                "--input FILE.wav. `sottovoce run` without --input runs a bundled sample.",
             )
         )
     if outputs:
@@ -131,6 +180,25 @@ def _models() -> list[Check]:
                 Check(area, level, f"{status.name}: {status.package} not installed", status.fix)
             )
     return checks
+
+
+def _embeddings() -> Check:
+    """The sentence-embedding model of the semantic intent fallback (optional: without it,
+    commands no template understands go to the language model)."""
+    from models import embeddings
+    from models.errors import ModelError
+
+    try:
+        embedder = embeddings.load()
+    except ModelError as err:
+        return Check(
+            "model:embeddings",
+            WARN,
+            err.message,
+            "Until then paraphrased and misheard commands go to the language model "
+            "(`[intent] semantic = false` silences this).",
+        )
+    return Check("model:embeddings", OK, f"all-MiniLM-L6-v2 int8 ({embedder.model_id})")
 
 
 def _language_model() -> Check:
@@ -186,7 +254,8 @@ def _disk() -> Check:
 def main(config_file: Path | None, *, as_json: bool) -> int:
     checks = run_checks(config_file)
     if as_json:
-        print(json.dumps([asdict(c) for c in checks], indent=2))
+        for c in checks:  # JSON Lines: one check per line
+            print(json.dumps(asdict(c), ensure_ascii=False))
     else:
         for c in checks:
             print(f"{c.status.upper():4}  {c.area:14} {c.detail}")

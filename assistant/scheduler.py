@@ -8,7 +8,13 @@ laptop is noticed within a second), and whenever a job is added or changed.
 
 Recurring jobs roll forward in their own zone's wall-clock time (see `skills.timeexpr`), so "every
 day at 8" stays at 8:00 across daylight-saving changes; occurrences missed while off are announced
-once, not once per occurrence.
+once, not once per occurrence, and several jobs missed at once are announced together in one
+summary (`announce_missed`).
+
+A job the scheduler cannot handle (a repeat rule it does not understand, a row it cannot read) is
+marked failed, logged and skipped: it never blocks the jobs after it, nor the start. Several
+processes may run a scheduler on one database: each due job is claimed in one transaction
+(`Store.claim`), so exactly one of them announces it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from assistant.store import Store
+from assistant.store import Store, StoreError
 from skills.sdk import Job, JobKind, JobSpec
 from skills.timeexpr import Recurrence
 
@@ -77,6 +83,49 @@ class Due:
 
 
 Announce = Callable[[Due], Awaitable[None]]
+AnnounceMissed = Callable[[list[Due]], Awaitable[None]]
+
+
+def problem(job: Job) -> str | None:
+    """Why the scheduler cannot handle `job`, or None if it can."""
+    if not job.recurrence:
+        return None
+    try:
+        rule = Recurrence.from_rule(job.recurrence)
+        rule.next_after(job.due)
+        rule.describe()
+    except Exception as err:  # whatever a stored rule does wrong, it must not stop the others
+        return _bad_rule(job, err)
+    return None
+
+
+def _bad_rule(job: Job, err: Exception) -> str:
+    return f"its repeat rule {job.recurrence!r} is not understood ({err})"
+
+
+def next_occurrence(recurrence: str, due: datetime, now: datetime) -> datetime:
+    """The first occurrence after `now` of a job repeating by `recurrence` from `due`:
+    occurrences missed while the assistant was off are skipped, not caught up one by one."""
+    rule = Recurrence.from_rule(recurrence)
+    if rule.freq != "interval":  # wall-clock rules: the next one after now, in the job's zone
+        return rule.next_after(max(now, due).astimezone(due.tzinfo))
+    step = timedelta(seconds=max(rule.seconds, 1))
+    # Jump close to now: "every second" missed for a year would be 31 million steps.
+    nxt = due + step * max(1, (now - due) // step)
+    while nxt <= now:
+        nxt = rule.next_after(nxt)
+    return nxt
+
+
+def sweep(store: Store) -> list[int]:
+    """Mark failed every pending job the scheduler cannot handle; their ids. (Rows that cannot
+    even be read are marked by the store as it reads them.)"""
+    failed = []
+    for job in store.jobs(state="pending"):
+        reason = problem(job)
+        if reason is not None and store.fail(job.id, reason):
+            failed.append(job.id)
+    return failed
 
 
 class Scheduler:
@@ -88,16 +137,19 @@ class Scheduler:
         clock: Clock,
         announce: Announce,
         *,
+        announce_missed: AnnounceMissed | None = None,
         poll_s: float = 1.0,
         late_after: timedelta = timedelta(minutes=2),
     ) -> None:
         self._store = store
         self._clock = clock
         self._announce = announce
+        self._announce_missed = announce_missed
         self._poll_s = poll_s
         self._late_after = late_after
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._trouble = ""  # the last error logged by the loop, so a lasting one is logged once
 
     # --- skills.sdk.Jobs ----------------------------------------------------------------------
 
@@ -129,8 +181,14 @@ class Scheduler:
     # --- running ------------------------------------------------------------------------------
 
     async def start(self) -> list[Due]:
-        """Announce what was missed while off, then fire due jobs in the background."""
-        missed = await self.tick(missed=True)
+        """Set aside the jobs it cannot handle, announce what was missed while off, then fire
+        due jobs in the background. A database error here is logged: the loop tries again."""
+        missed: list[Due] = []
+        try:
+            sweep(self._store)
+            missed = await self.tick(missed=True)
+        except StoreError as err:
+            self._log_trouble(err)
         self._task = asyncio.create_task(self._run(), name="scheduler")
         return missed
 
@@ -143,44 +201,51 @@ class Scheduler:
         self._task = None
 
     async def tick(self, *, missed: bool = False) -> list[Due]:
-        """Fire every job due now. Each is committed as fired before it is announced."""
+        """Fire every job due now. Each is claimed (committed as fired) before it is announced;
+        one that another process claimed first is left to it."""
         now = self._clock.now()
+        due = self._store.due_jobs(now)
+        late = {j.id for j in due if missed or now - j.due > self._late_after}
         fired: list[Due] = []
-        for job in self._store.due_jobs(now):
-            was_missed = missed or now - job.due > self._late_after
-            self._settle(job, now)
-            due = Due(job, was_missed)
-            fired.append(due)
-            try:
-                await self._announce(due)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _LOGGER.exception("announcing %s #%d failed", job.kind, job.id)
+        if len(late) > 1 and self._announce_missed is not None:
+            together = [Due(j, True) for j in due if j.id in late and self._claim(j, now)]
+            fired += together
+            if len(together) > 1:
+                await self._say(self._announce_missed(together), together[0].job)
+            elif together:
+                await self._say(self._announce(together[0]), together[0].job)
+            due = [j for j in due if j.id not in late]
+        for job in due:  # claimed one at a time: a crash mid-announcement loses at most one
+            if self._claim(job, now):
+                fired.append(Due(job, job.id in late))
+                await self._say(self._announce(fired[-1]), job)
         return fired
 
-    def _settle(self, job: Job, now: datetime) -> None:
-        if not job.recurrence:
-            self._store.set_state(job.id, "fired", fired=now)
-            return
-        rule = Recurrence.from_rule(job.recurrence)
-        nxt = rule.next_after(job.due)
-        while nxt <= now:
-            nxt = rule.next_after(nxt)
-        self._store.set_due(job.id, nxt, fired=now)
+    def _claim(self, job: Job, now: datetime) -> bool:
+        try:
+            nxt = next_occurrence(job.recurrence, job.due, now) if job.recurrence else None
+        except Exception as err:  # one job the scheduler cannot handle must not block the others
+            self._store.fail(job.id, _bad_rule(job, err))
+            return False
+        return self._store.claim(job, now, nxt)
+
+    async def _say(self, announcement: Awaitable[None], job: Job) -> None:
+        try:
+            await announcement
+        except Exception:
+            _LOGGER.exception("announcing %s #%d failed", job.kind, job.id)
 
     async def _run(self) -> None:
         while True:
+            delay = self._poll_s
             try:
                 await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _LOGGER.exception("scheduler tick failed; retrying")
-            delay = self._poll_s
-            nxt = self._store.next_due()
-            if nxt is not None:
-                delay = max(0.0, min(delay, (nxt - self._clock.now()).total_seconds()))
+                nxt = self._store.next_due()
+                if nxt is not None:
+                    delay = max(0.0, min(delay, (nxt - self._clock.now()).total_seconds()))
+                self._trouble = ""
+            except Exception as err:  # the database may come back (unlocked): keep trying
+                self._log_trouble(err)
             self._changed.clear()
             sleeper = asyncio.create_task(self._clock.sleep(delay), name="scheduler-sleep")
             waker = asyncio.create_task(self._changed.wait(), name="scheduler-wake")
@@ -189,3 +254,12 @@ class Scheduler:
             finally:
                 sleeper.cancel()
                 waker.cancel()
+
+    def _log_trouble(self, err: Exception) -> None:
+        if str(err) == self._trouble:
+            return
+        self._trouble = str(err)
+        if isinstance(err, StoreError):
+            _LOGGER.error("reminders are on hold: %s (trying again every second)", err.message)
+        else:
+            _LOGGER.exception("scheduler tick failed; retrying")

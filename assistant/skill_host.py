@@ -158,7 +158,9 @@ class SkillHost:
         self._notify = notify
         started = time.monotonic()
         self._elapsed = elapsed or (lambda: time.monotonic() - started)
-        self.scheduler = Scheduler(store, clock, self._announce)
+        self.scheduler = Scheduler(
+            store, clock, self._announce, announce_missed=self._announce_missed
+        )
         self._by_intent: dict[str, Skill] = {}
         self._contexts: dict[str, _Context] = {}
         for skill in skills:
@@ -213,8 +215,15 @@ class SkillHost:
         await skill.handle(intent, self._contexts[skill.name])
 
     async def _announce(self, due: Due) -> None:
-        job = due.job
-        text = remind.announcement(job, self.clock.now(), missed=due.missed)
+        text = remind.announcement(due.job, self.clock.now(), missed=due.missed)
+        await self._ring(due.job, text, missed=due.missed)
+
+    async def _announce_missed(self, dues: list[Due]) -> None:
+        """Several jobs missed while off: one summary, not one announcement each."""
+        text = remind.missed_summary([d.job for d in dues], self.clock.now())
+        await self._ring(dues[0].job, text, missed=True)
+
+    async def _ring(self, job: Job, text: str, *, missed: bool) -> None:
         await self._notify(
             Notification(
                 t=self._elapsed(),
@@ -222,7 +231,7 @@ class SkillHost:
                 job_id=job.id,
                 text=text,
                 due=job.due.isoformat(),
-                missed=due.missed,
+                missed=missed,
             )
         )
         audible = getattr(self.volume, "audible", None)  # alarms ring through "mute"

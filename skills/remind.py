@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -37,6 +38,25 @@ def announcement(job: Job, now: datetime, *, missed: bool) -> str:
             f"Alarm: {what}." if what else "Time to wake up."
         )
     return f"Reminder: {what}." if what else "Here is your reminder."
+
+
+def missed_summary(jobs: Sequence[Job], now: datetime) -> str:
+    """One announcement for several jobs that fell due while the assistant was off: timers
+    counted, reminders and alarms each with their time and text (the first few)."""
+    timers = [j for j in jobs if j.kind == "timer"]
+    others = [j for j in jobs if j.kind != "timer"]
+    parts = []
+    if len(timers) == 1:
+        parts.append(f"your {_timer_name(timers[0])} finished")
+    elif timers:
+        parts.append(f"{len(timers)} timers finished")
+    for job in others[:_MAX_LISTED]:
+        what = job.text or job.label
+        noun = "an alarm" if job.kind == "alarm" else "a reminder"
+        parts.append(f"{noun} {timeexpr.say_when(job.due, now)}" + (f": {what}" if what else ""))
+    if len(others) > _MAX_LISTED:
+        parts.append(f"and {len(others) - _MAX_LISTED} more")
+    return "While I was off: " + "; ".join(parts) + "."
 
 
 def _timer_name(job: Job) -> str:
