@@ -1,20 +1,36 @@
 """Time expressions as people say them and recognizers write them, in the local time zone.
 
 `normalize` turns number words into digits ("twenty five" -> 25, "fifth" -> 5th, "one hundred and
-thirty" -> 130) so that one grammar covers "in 10 min" and "in ten minutes". `find` locates the time
-expression inside a sentence (clock-free, so the intent recognizer can split "remind me to call mom
-in ten minutes" into text and when); `parse` resolves it against an aware `now`.
+thirty" -> 130, "twelve oh three" -> 12:03) so that one grammar covers "in 10 min" and "in ten
+minutes". `find` locates the time expression inside a sentence (clock-free, so the intent
+recognizer can split "remind me to call mom in ten minutes" into text and when); `parse` resolves
+it against an aware `now`.
 
 Ambiguity rules (stated once, tested in tests/unit/test_timeexpr.py):
 - A bare hour ("at 5", "wake me at six") means its next occurrence: 5:00 or 17:00, whichever
-  comes first after now. With a named day ("tomorrow at 5"), 7-11 mean morning and 12-6 afternoon.
-- A time of day already past today means tomorrow; a weekday means the first one after today;
-  "next friday" means Friday of next calendar week (weeks start on Monday).
+  comes first after now. With a named day ("tomorrow at 5"), 7-11 mean morning and 12-6
+  afternoon. Where the sentence is about waking ("wake me", "alarm", "get up"), 4-11 mean morning.
+- A part of day sets the half of the clock: "3 in the morning" 3:00, "7 in the evening" 19:00,
+  "11 at night" 23:00, "2 at night" 2:00. "this morning"/"this afternoon" name today, even when
+  that part of today is over; "morning" alone means the next one.
+- A time of day already past today means tomorrow; a weekday means the first one after today
+  ("wednesday" said on a Wednesday is a week away); "next friday" means Friday of next calendar
+  week (weeks start on Monday), "friday after next" the Friday after the coming one, "three
+  fridays from now" the third coming Friday.
+- A date without a year means its next occurrence; "the 20th" the next 20th; "the last friday
+  of the month" this month's unless it is over.
 - A day without a time means 9:00 ("morning" 9:00, "afternoon" 15:00, "evening" 19:00,
-  "tonight" 20:00, "night" 21:00).
-- A bare duration ("10 minutes") in a reminder means from now.
+  "tonight" 20:00, "night" 21:00, "end of the day" 17:00).
+- A bare duration ("10 minutes") in a reminder means from now; "in 15" means fifteen minutes.
+- "half seven" is half past seven (British), "a quarter past" without an hour the next quarter
+  past. A bare four-digit number is a year when it is this year or one of the next ten, else a
+  24-hour clock time when it reads as one ("2010" -> 20:10).
+- Written dates: "2/15" is month/day, "8.5." and "05.08.2018" day.month (dotted, European) unless
+  the first number cannot be a month ("10.31.74"). A few German words are understood ("halbe
+  Stunde", "30 Tage", "vorgestern", "8 Uhr"): recognizers and time corpora mix them in.
 Recurring times are computed in wall-clock time of the zone of `now`, so "every day at 8" stays at
-8:00 across daylight-saving changes; "every 30 minutes" counts real elapsed time.
+8:00 across daylight-saving changes; "every 30 minutes" counts real elapsed time; "every other
+day" and "every two weeks" step from the previous occurrence.
 """
 
 from __future__ import annotations
@@ -39,7 +55,7 @@ _ORDINALS: Final = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
     "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+    "nineteenth": 19, "twentieth": 20, "thirtieth": 30, "twelveth": 12, "nineth": 9,
 }  # fmt: skip
 _SCALES: Final = {"hundred": 100, "thousand": 1000}
 
@@ -60,9 +76,29 @@ _MONTH_ALIASES: Final = {
 }
 _PERIOD_HOURS: Final = {
     "morning": 9, "afternoon": 15, "evening": 19, "tonight": 20, "night": 21, "noon": 12,
-    "midday": 12, "midnight": 0, "lunchtime": 12, "lunch": 12,
+    "midday": 12, "midnight": 0, "lunchtime": 12, "lunch": 12, "forenoon": 10, "dawn": 6,
+    "early": 7, "late": 21, "eod": 17,
 }  # fmt: skip
 DEFAULT_HOUR: Final = 9
+
+# German words that recognizers and time corpora mix in; units only after a number.
+_GERMAN: Final = {
+    "uhr": "oclock", "gegen": "around", "vorgestern": "the day before yesterday",
+    "übermorgen": "the day after tomorrow", "uebermorgen": "the day after tomorrow",
+    "gestern": "yesterday", "heute": "today", "morgens": "in the morning",
+    "vormittags": "in the morning", "nachmittags": "in the afternoon", "abends": "in the evening",
+    "nachts": "at night", "zwei": "two", "drei": "three", "vier": "four", "fünf": "five",
+    "sechs": "six", "sieben": "seven", "acht": "eight", "neun": "nine", "zehn": "ten",
+    "zwölf": "twelve", "zwanzig": "twenty", "dreißig": "thirty", "vierzig": "forty",
+    "fünfzig": "fifty",
+}  # fmt: skip
+_GERMAN_UNITS: Final = {
+    "sekunde": "seconds", "sekunden": "seconds", "minuten": "minutes",
+    "stunde": "hours", "stunden": "hours", "tag": "days", "tage": "days", "tagen": "days",
+    "woche": "weeks", "wochen": "weeks", "monat": "months", "monate": "months",
+    "monaten": "months", "jahr": "years", "jahre": "years", "jahren": "years",
+}  # fmt: skip
+_NUMBER_WORD: Final = "|".join([*_ONES, *_TENS])
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -72,17 +108,70 @@ def normalize(text: str) -> str:
     """Lower-case, spell numbers as digits, split "5pm"/"10min", keep "5:30"."""
     s = text.lower().replace("’", "'")
     s = re.sub(r"\b([ap])\.?\s?m\b\.?", r"\1m", s)
+    s = re.sub(r"(?<=\d)([ap])\b(?![.']?\s?m\b)", r"\1m", s)  # "3:15p"
     s = re.sub(r"\bo'?\s?clock\b", " oclock", s)
     s = re.sub(r"(\d)h(\d\d)\b", r"\1:\2", s)
-    s = re.sub(r"(\d)([a-z]+)\b", _split_unit, s)
+    s = _DOTTED_DATE.sub(_dotted_date, s)
+    s = re.sub(r"(\d)([a-zäöüß]+)\b", _split_unit, s)
     s = re.sub(r"(\d),(\d)", r"\1.\2", s)
     s = re.sub(r"\bnow\s*-\s*(?=\d)", "now minus ", s)
     s = re.sub(r"(?<![\d/])1/2\s*(?=h|hour)", "half an ", s)
+    s = re.sub(r"(?<![\d/])1/4\s*(?=h|hour)", "a quarter of an ", s)
+    s = re.sub(r"(?<![\d/])3/4\s*(?=h|hour)", "3 quarters of an ", s)
     s = re.sub(r"(?<=\d)/(?=[a-z])|(?<=[a-z])/(?=\d)", " ", s)  # "8/May/2018"
+    s = re.sub(r"(?<=\d)\s*/\s*(?=\d)", "/", s)  # "2 / 15"
     s = re.sub(r"[^\w\s:.+'/-]", " ", s)
     s = re.sub(r"(?<!\d)[.](?!\d)|(?<=\d)[.](?!\d)", " ", s)
     s = re.sub(r"(?<![\w])[-](?![\d])|(?<=[a-z])-(?=[a-z])", " ", s)
-    return " ".join(_numbers_to_digits(s.split()))
+    s = re.sub(r"\b(?:eine\s+)?halbe\s+stunde\b", "half an hour", s)
+    s = re.sub(r"\b(?:ein|eine|einen)\s+(?=(?:" + "|".join(_GERMAN_UNITS) + r")\b)", "a ", s)
+    s = re.sub(r"\b[a-zäöüß]+\b", lambda m: _GERMAN.get(m.group(0), m.group(0)), s)
+    s = re.sub(rf"\b({_NUMBER_WORD}|noon|midnight|\d+(?:am|pm)?|lunch|morning|afternoon|evening)"
+               r"\s?ish\b", r"\1", s)  # fmt: skip
+    s = re.sub(
+        rf"\b({_WD}|{_DAYWORD}) (first|last)\b"
+        rf"(?!\s+(?:of|in|day|week|weekend|thing|{_WD}|{_MON})\b)",
+        lambda m: f"{m.group(1)} {'early' if m.group(2) == 'first' else 'late'}",
+        s,
+    )
+    s = " ".join(_numbers_to_digits(s.split()))
+    s = re.sub(r"\b(\d+|a) (" + "|".join(_GERMAN_UNITS) + r")\b",
+               lambda m: f"{m.group(1)} {_GERMAN_UNITS[m.group(2)]}", s)  # fmt: skip
+    s = re.sub(r"\b(\d{1,2}) (?:oh|o|zero) (\d)\b", r"\1:0\2", s)  # "12 oh 3"
+    s = re.sub(r"\b(?:oh|zero) (\d) ([0-5]\d)\b", r"0\1:\2", s)  # "oh 7 30"
+    s = re.sub(r"\b(?:oh|zero) (\d{3})\b", r"0\1", s)  # "oh 700"
+    s = re.sub(r"\b(\d)00 hours\b", r"0\g<1>00 hours", s)
+    s = re.sub(r"\b12 (noon|midnight)\b", r"\1", s)
+    s = re.sub(r"(?<=\d) (?:sharp|on the dot|exactly|precisely)\b", "", s)
+    s = re.sub(r"\b(\d{1,2}(?::\d\d)?(?: ?[ap]m)?) (?:approximately|or so)\b", r"\1", s)
+    s = re.sub(r"\bfirst thing(?: in the morning)?\b", "early", s)
+    s = _SPOKEN_YEAR.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}", s)
+    s = re.sub(r"(\d+) mons?\b", r"\1 months", s)
+    return s
+
+
+_DOTTED_DATE: Final = re.compile(
+    r"(?<!\bat )(?<![\d.])(\d{1,2})\.(\d{1,2})\.(?:(\d{4}|\d{2})(?![\d.:]))?|"
+    r"^(\d{1,2})\.(\d)$"
+)
+
+
+def _dotted_date(m: re.Match[str]) -> str:
+    """ "8.5." -> "8 may", "05.08.2018" -> "5 august 2018", "10.31.74" -> "31 october 1974"."""
+    if m.group(4) is not None:
+        day, month, year = int(m.group(4)), int(m.group(5)), None
+    else:
+        day, month = int(m.group(1)), int(m.group(2))
+        year = m.group(3)
+    if month > 12 and day <= 12:
+        day, month = month, day  # "10.31.74": month first
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return m.group(0)
+    text = f"{day} {MONTHS[month - 1]}"
+    if year:
+        y = int(year)
+        text += f" {y + (2000 if y <= 50 else 1900) if len(year) == 2 else y}"
+    return text + " "
 
 
 def _split_unit(m: re.Match[str]) -> str:
@@ -120,6 +209,8 @@ def _read_number(words: list[str], i: int) -> tuple[int, bool, int]:
     while j < len(words):
         w = words[j]
         if w in _ONES and not (w == "oh" and not seen):
+            if seen and w in ("oh", "zero"):
+                break  # "ten oh five" is a clock time, not fifteen
             if seen and current % 10 != 0:
                 break
             if seen and current % 100 != 0 and _ONES[w] >= 10:
@@ -169,17 +260,26 @@ def _suffix(n: int) -> str:
 # --- durations -----------------------------------------------------------------------------------
 
 _NUM = r"\d+(?:\.\d+)?"
-_QTY = rf"(?:{_NUM}|an?|one|a couple of|couple of|a couple|a few|few|several)"
+_QTY = rf"(?:{_NUM}|an?|one|a couple of|couple of|a couple|a pair of|a few|few|several)"
 _UNIT = (
-    r"(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|hr|h|days?|d|weeks?|wks?|w|"
+    r"(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|hr|h|days?|d|nights?|weeks?|wks?|w|"
     r"fortnights?|months?|mons?|mo|years?|yrs?|y|decades?)"
 )
 _PART = (
-    rf"(?:[+-]\s*)?(?:{_QTY}\s+{_UNIT}(?:\s+and\s+a\s+half)?(?![\w])|"
-    rf"(?:a\s+)?half\s+(?:an?\s+)?{_UNIT}(?![\w])|(?:a\s+)?quarter\s+(?:of\s+)?an?\s+hour)"
+    rf"(?:[+-]\s*)?(?:{_QTY}\s+(?:and\s+(?:an?\s+half|a\s+quarter|3\s+quarters)\s+|"
+    rf"(?:more|extra|additional)\s+)?{_UNIT}"
+    rf"(?:\s+and\s+a\s+(?:half|quarter))?(?![\w])|"
+    rf"(?:a\s+)?half\s+(?:an?\s+)?{_UNIT}(?![\w])|"
+    rf"(?:an?\s+|\d\s+)?quarters?\s+(?:of\s+)?(?:an?\s+)?(?:hour|hr|h)(?![\w]))"
 )
-_DURATION = rf"{_PART}(?:\s*(?:,\s*and|,|and)?\s*{_PART})*"
-_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "f": 1209600}
+# "an hour thirty", "two minutes thirty": the next unit down, left unsaid
+_HOUR_MINUTES = (
+    rf"{_QTY}\s+(?:hours?|hrs?|h|minutes?|mins?)\s+(?:and\s+)?[1-5]\d(?![\w:.])(?!\s+{_UNIT}\b)"
+)
+_DURATION = rf"(?:{_HOUR_MINUTES}|{_PART}(?:\s*(?:,\s*and|,|and)?\s*{_PART})*)"
+_UNIT_SECONDS: Final = {
+    "s": 1, "m": 60, "h": 3600, "d": 86400, "n": 86400, "w": 604800, "f": 1209600,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +313,9 @@ def _days_in_month(year: int, month: int) -> int:
 
 
 def _qty(word: str) -> float:
-    if word in ("a", "an", "one", "a couple"):
-        return 1.0 if word != "a couple" else 2.0
-    if word in ("a couple of", "couple of"):
+    if word in ("a", "an", "one"):
+        return 1.0
+    if word in ("a couple of", "couple of", "a couple", "a pair of"):
         return 2.0
     if word in ("a few", "few"):
         return 3.0
@@ -235,24 +335,38 @@ def parse_duration(text: str) -> Duration | None:
 
 
 def _duration_value(s: str) -> Duration:
+    hm = re.fullmatch(rf"({_QTY})\s+(h|m)\w*\s+(?:and\s+)?([1-5]\d)", s.strip())
+    if hm is not None:  # "an hour thirty", "two minutes thirty"
+        size = 3600 if hm.group(2) == "h" else 60
+        return Duration(seconds=_qty(hm.group(1)) * size + int(hm.group(3)) * size // 60)
     months, seconds = 0.0, 0.0
     sign = 1.0
     for m in re.finditer(_PART, s):
         part = m.group(0)
         sign = -1.0 if part.startswith("-") else 1.0 if part.startswith("+") else sign
         part = part.lstrip("+- ")
-        if "quarter" in part:
-            seconds += sign * 900
+        if "quarter" in part and re.search(r"\b(?:hour|hr|h)$", part):
+            count = re.match(r"(\d)\s", part)
+            seconds += sign * 900 * (int(count.group(1)) if count else 1)
             continue
         if part.startswith(("half", "a half")):
             unit = part.split()[-1]
             qty = 0.5
         else:
-            qm = re.match(rf"({_QTY})\s+({_UNIT})(\s+and\s+a\s+half)?$", part)
+            qm = re.match(
+                rf"({_QTY})\s+(and\s+(?:an?\s+half|a\s+quarter|3\s+quarters)\s+)?"
+                rf"(?:(?:more|extra|additional)\s+)?({_UNIT})"
+                r"(\s+and\s+a\s+(half|quarter))?$",
+                part,
+            )
             if qm is None:
                 continue
-            qty = _qty(qm.group(1)) + (0.5 if qm.group(3) else 0.0)
-            unit = qm.group(2)
+            fraction = qm.group(2) or ""
+            qty = _qty(qm.group(1)) + (
+                0.5 if "half" in fraction else 0.75 if "3" in fraction else 0.25 if fraction else 0
+            )
+            qty += {"half": 0.5, "quarter": 0.25}.get(qm.group(5) or "", 0.0)
+            unit = qm.group(3)
         if unit.startswith("mo"):
             months += sign * qty
         elif unit.startswith("y"):
@@ -273,8 +387,11 @@ def _duration_value(s: str) -> Duration:
 class Recurrence:
     """A repeating rule. Serialised as a short string for storage: see `to_rule`/`from_rule`.
 
-    freq "daily": every day at `at`; "weekly": on `weekdays` at `at`; "monthly"/"yearly": same
-    day of month (of year) at `at`; "interval": every `seconds` of elapsed time.
+    freq "daily": every day at `at`; "weekly": on `weekdays` at `at`; "monthly": on `day` of the
+    month (the month's last day where it has fewer), or with `nth` on the nth of `weekdays` in
+    the month (-1: the last); "yearly": on `month`/`day` at `at`; "interval": every `seconds` of
+    elapsed time. `step` > 1 skips periods: every `step` days, weeks, months or years, counted
+    from the previous occurrence.
     """
 
     freq: str
@@ -283,6 +400,8 @@ class Recurrence:
     seconds: int = 0
     day: int = 0
     month: int = 0
+    step: int = 1
+    nth: int = 0
 
     def to_rule(self) -> str:
         parts = [self.freq]
@@ -296,6 +415,10 @@ class Recurrence:
             parts.append(f"day={self.day}")
         if self.month:
             parts.append(f"month={self.month}")
+        if self.step > 1:
+            parts.append(f"step={self.step}")
+        if self.nth:
+            parts.append(f"nth={self.nth}")
         return ";".join(parts)
 
     @classmethod
@@ -314,17 +437,25 @@ class Recurrence:
             seconds=int(values.get("every", 0)),
             day=int(values.get("day", 0)),
             month=int(values.get("month", 0)),
+            step=int(values.get("step", 1)),
+            nth=int(values.get("nth", 0)),
         )
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first occurrence strictly after `moment` (aware), in `moment`'s zone."""
+        """The first occurrence strictly after `moment` (aware), in `moment`'s zone.
+
+        With `step` > 1, an occurrence counts from `moment` when `moment` is itself one (the
+        scheduler passes the previous due time), so "every other day" skips a day.
+        """
         if self.freq == "interval":
             step = timedelta(seconds=max(self.seconds, 1))
             return moment + step
         at = self.at or dtime(DEFAULT_HOUR)
         tz = moment.tzinfo
         day = moment.date()
-        for _ in range(800):
+        if self.step > 1 and self._matches(day) and _wall(day, at, tz) == moment:
+            day = self._skip(day)
+        for _ in range(800 * self.step):
             if self._matches(day):
                 candidate = _wall(day, at, tz)
                 if candidate > moment:
@@ -332,32 +463,68 @@ class Recurrence:
             day += timedelta(days=1)
         raise ValueError(f"recurrence {self.to_rule()!r} never occurs")
 
+    def _skip(self, day: date) -> date:
+        """Where to look for the occurrence after the one on `day`, `step` periods on."""
+        if self.freq == "daily":
+            return day + timedelta(days=self.step)
+        if self.freq == "weekly":
+            later = [d for d in self.weekdays if d > day.weekday()]
+            if later:
+                return day + timedelta(days=min(later) - day.weekday())
+            return day - timedelta(days=day.weekday()) + timedelta(weeks=self.step)
+        if self.freq == "monthly":
+            y, m = divmod(day.month - 1 + self.step, 12)
+            return date(day.year + y, m + 1, 1)
+        return date(day.year + self.step, 1, 1)
+
     def _matches(self, day: date) -> bool:
         if self.freq == "daily":
             return True
         if self.freq == "weekly":
             return day.weekday() in self.weekdays
         if self.freq == "monthly":
+            if self.nth:
+                if day.weekday() not in self.weekdays:
+                    return False
+                if self.nth < 0:
+                    return day.day + 7 > _days_in_month(day.year, day.month)
+                return (day.day - 1) // 7 + 1 == self.nth
             return day.day == min(self.day, _days_in_month(day.year, day.month))
         if self.freq == "yearly":
-            return day.month == self.month and day.day == self.day
+            return day.month == self.month and day.day == min(
+                self.day, _days_in_month(day.year, day.month)
+            )
         raise ValueError(f"unknown recurrence {self.freq!r}")
 
     def describe(self) -> str:
         when = f" at {_say_time(self.at)}" if self.at else ""
+        every = {1: "every", 2: "every other"}.get(self.step, f"every {self.step}")
         if self.freq == "daily":
-            return f"every day{when}"
+            return (
+                f"every day{when}"
+                if self.step == 1
+                else f"{every} days{when}".replace("every other days", "every other day")
+            )
         if self.freq == "weekly":
-            if self.weekdays == (0, 1, 2, 3, 4):
+            if self.weekdays == (0, 1, 2, 3, 4) and self.step == 1:
                 return f"every weekday{when}"
-            if self.weekdays == (5, 6):
+            if self.weekdays == (5, 6) and self.step == 1:
                 return f"every weekend day{when}"
             names = " and ".join(WEEKDAYS[d].capitalize() for d in self.weekdays)
-            return f"every {names}{when}"
+            if self.step > 2:
+                return f"every {self.step} weeks on {names}{when}"
+            return f"{every} {names}{when}"
         if self.freq == "interval":
             return f"every {say_duration(self.seconds)}"
         if self.freq == "monthly":
-            return f"every month on the {self.day}{_suffix(self.day)}{when}"
+            months = "month" if self.step == 1 else f"{self.step} months"
+            if self.nth:
+                nth = "last" if self.nth < 0 else f"{self.nth}{_suffix(self.nth)}"
+                names = " and ".join(WEEKDAYS[d].capitalize() for d in self.weekdays)
+                return f"on the {nth} {names} of every {months}{when}"
+            if self.day >= 31:
+                return f"on the last day of every {months}{when}"
+            return f"every {months} on the {self.day}{_suffix(self.day)}{when}"
         return f"every year on {MONTHS[self.month - 1].capitalize()} {self.day}{when}"
 
 
@@ -386,29 +553,64 @@ _MON = (
     r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)"
 )
 _ORD = r"(?:\d{1,2}(?:st|nd|rd|th)?)"
-_PERIOD = r"(?:morning|afternoon|evening|night|tonight|noon|midday|midnight|lunchtime)"
+_NTH = r"(?:[1-5](?:st|nd|rd|th)|last|final)"
+_PERIOD = (
+    r"(?:morning|afternoon|evening|night|tonight|noon|midday|midnight|lunchtime|forenoon|dawn)"
+)
+_DAYWORD = r"(?:today|tonight|tomorrow|tmrw|tomorow|yesterday)"
+_SPOKEN_YEAR: Final = re.compile(
+    rf"\b((?:{_MON})\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MON})\s+)(19|20) ([0-9]\d)\b(?!\s*(?::|[ap]m))"
+)
+_MONTH_SCOPE = (
+    rf"(?:(?P<smod>the|this|next|last|the\s+following|the\s+current|current|every|each)\s+)?"
+    rf"(?P<sunit>month|year)|(?:(?P<mmod>next|this|last)\s+)?(?P<mon>{_MON})"
+    r"(?:\s*,?\s*(?P<year>\d{4}))?"
+)
 
 _PATTERNS: Final[list[tuple[str, str]]] = [
+    # "3 fridays from now" before "fridays" can read as every Friday
+    (
+        "wd_count",
+        rf"\b(?:the\s+)?(?P<n>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<wd>{_WD})s?\s+"
+        r"(?P<dir>from\s+(?:now|today)|later|hence|ahead|ago|back|before\s+now)\b",
+    ),
+    (
+        "recur_nth",
+        rf"\b(?:(?:every|each)\s+(?:the\s+)?(?P<nth>{_NTH})\s+(?P<wd>{_WD})\s+(?:of|in)\s+"
+        rf"(?:the|each|every|a)\s+month|(?:on\s+)?(?:the\s+)?(?P<nth2>{_NTH})\s+(?P<wd2>{_WD})\s+"
+        r"(?:of|in)\s+(?:every|each)\s+month)\b",
+    ),
+    (
+        "recur_monthday",
+        r"\b(?:(?:on\s+)?(?:the\s+)?(?P<day>\d{1,2}(?:st|nd|rd|th)|last\s+day)\s+of\s+"
+        r"(?:every|each)\s+month|(?:monthly|(?:every|each)\s+month)\s+on\s+the\s+"
+        r"(?P<day2>\d{1,2}(?:st|nd|rd|th)|last\s+day))\b",
+    ),
     (
         "recur_interval",
-        rf"every\s+(?:(?P<n>{_NUM}|other)\s+)?(?P<unit>seconds?|"
-        r"minutes?|mins?|hours?|hrs?)\b",
+        r"\b(?:every|each)\s+(?:(?P<n>\d+(?:\.\d+)?|other|second|2nd|3rd|4th)\s+)?(?P<unit>"
+        r"seconds?|minutes?|mins?|hours?|hrs?|half\s+(?:an\s+)?hour|quarter\s+(?:of\s+an\s+)?hour|"
+        r"days?|weeks?|fortnights?|months?|years?)\b"
+        rf"(?!\s+(?:{_WD}|day|week|month|year)s?\b)",
     ),
     ("recur_hourly", r"\bhourly\b"),
     (
         "recur_weekdays",
         r"\b(?:every\s+(?:weekday|work\s?day|working\s+day|business\s+day)s?|"
+        r"each\s+(?:weekday|work\s?day|working\s+day|business\s+day)|"
         r"(?:on\s+)?weekdays|monday\s+(?:to|through|thru)\s+friday)\b",
     ),
-    ("recur_weekend", r"\b(?:every\s+weekend|(?:on\s+)?weekends)\b"),
+    ("recur_weekend", r"\b(?:every\s+weekend|each\s+weekend|(?:on\s+)?weekends)\b"),
     (
         "recur_days",
-        rf"\b(?:every|each)\s+(?P<days>{_WD}(?:\s*(?:,|and|&)\s*{_WD})*)s?\b|"
+        rf"\b(?:every|each)\s+(?:(?P<step>other|second|2nd|3rd|third)\s+)?"
+        rf"(?P<days>{_WD}(?:\s*(?:,|and|&)\s*{_WD})*)s?\b|"
         rf"\b(?:on\s+)?(?P<plural>{_WD})s\b",
     ),
     (
         "recur_daily",
-        r"\b(?:every\s*day|everyday|each\s+day|daily|every\s+single\s+day|"
+        r"\b(?:every\s*day|everyday|each\s+day|daily|every\s+single\s+day|nightly|"
         rf"every\s+(?P<p>{_PERIOD})|each\s+(?P<p2>{_PERIOD}))\b",
     ),
     ("recur_weekly", r"\b(?:every\s+week|weekly|each\s+week)\b"),
@@ -416,78 +618,135 @@ _PATTERNS: Final[list[tuple[str, str]]] = [
     ("recur_yearly", r"\b(?:every\s+year|yearly|annually|each\s+year)\b"),
     (
         "ago",
-        rf"(?:(?P<dur>{_DURATION})\s+(?:ago|before|earlier)|now\s+minus\s+(?P<dur2>{_DURATION}))",
+        rf"(?:(?P<dur>{_DURATION})\s+(?:ago|before|earlier|back)|now\s+minus\s+(?P<dur2>{_DURATION}))",
     ),
     (
         "rel",
-        r"(?:(?:in|within|after)\s+(?:about\s+|around\s+|another\s+|"
+        r"(?:(?:in|within|after)\s+(?:about\s+|around\s+|another\s+|roughly\s+|"
         rf"just\s+)?(?P<dur>{_DURATION})(?:\s*(?:'?s)?\s*time)?|"
-        rf"(?P<dur2>{_DURATION})\s+(?:from\s+now|later|from\s+today)|"
+        rf"(?P<dur2>{_DURATION})\s+(?:from\s+(?:right\s+)?now|later|from\s+today|hence)|"
         rf"now\s*\+\s*(?P<dur3>{_DURATION}))",
+    ),
+    # "a week from tomorrow", "two weeks from friday": the duration counts from the next piece
+    (
+        "dur_from",
+        rf"(?P<dur>{_DURATION})\s+(?:from|after)(?=\s+(?:the\s+|next\s+|this\s+|on\s+)?"
+        rf"(?:{_DAYWORD}|{_WD}|{_MON}|\d))",
+    ),
+    # "in 15": minutes, where nothing follows the number
+    ("rel_bare", r"\bin\s+(?P<n>[1-9]\d?)(?=\s*$|\s+(?:to(?!\s+\d)|and|please|so)\b)"),
+    (
+        "same_time",
+        r"\b(?:at\s+)?(?:the\s+)?same\s+time\b|"
+        rf"\b(?:at\s+)?this\s+time(?=\s+(?:{_DAYWORD}|next|on|{_WD})\b)",
     ),
     ("now", r"\b(?:right\s*now|just\s+now|now|immediately)\b"),
     (
         "dayword",
-        r"\b(?:the\s+)?(?:day\s+after\s+tomorrow|day\s+before\s+yesterday|"
-        r"today|tonight|tomorrow|tmrw|tomorow|yesterday)(?:'?s)?\b",
+        r"\b(?:the\s+)?(?:day\s+after\s+tomorrow|day\s+before\s+yesterday|next\s+day|"
+        rf"{_DAYWORD})(?:'?s)?\b",
+    ),
+    (
+        "nth_in",
+        rf"\b(?:the\s+)?(?P<nth>{_NTH}|\d{{1,2}}(?:st|nd|rd|th))\s+(?P<unit>day|weekday|"
+        rf"work\s?day|working\s+day|business\s+day|weekend|week|{_WD})\s+(?:of|in)\s+"
+        rf"(?:{_MONTH_SCOPE})\b",
     ),
     (
         "weekday",
-        r"\b(?:(?P<mod>this|next|coming|last|the\s+following|"
-        rf"following)\s+)?(?P<wd>{_WD})(?:'?s)?(?:\s+after\s+next)?(?:\s+(?P<nw>next\s+week))?\b",
+        r"\b(?:the\s+)?(?:(?P<mod>this\s+coming|this|next|coming|last|past|previous|"
+        rf"the\s+following|following)\s+)?(?P<wd>{_WD})(?:'?s)?"
+        r"(?:\s+(?P<rel>after\s+next|before\s+last))?"
+        r"(?:\s+(?:of\s+)?(?P<wk>(?:next|this|last|the\s+following|the\s+coming|coming)\s+week))?\b",
     ),
-    ("week", r"\b(?P<mod>this|next|the\s+following)\s+(?P<what>week|weekend|month|year)\b"),
     (
         "period_end",
-        r"\b(?:(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?(?P<what>week|month|year)|"
-        r"(?P<abbr>eow|eom|eoy))\b",
+        r"\b(?:(?:the|by)\s+)?(?:(?P<edge>end|beginning|start|middle|mid|early|late)(?:\s+of\s+|\s*-\s*|\s+)"
+        rf"(?:(?P<mod>the|this|next|last|the\s+following)\s+)?(?P<what>day|week|month|year|{_MON})|"
+        r"(?P<abbr>eod|eow|eom|eoy))\b",
     ),
+    (
+        "date_of_month",
+        r"\b(?:the\s+)?(?P<day>\d{1,2}(?:st|nd|rd|th))\s+of\s+(?P<mod>this|next|last|"
+        r"the\s+following|the\s+current|current|the\s+coming|the)\s+month\b",
+    ),
+    (
+        "week",
+        r"\b(?P<mod>this|next|the\s+following|the\s+coming|coming|last|past|previous|"
+        r"(?:the\s+)?current)\s+(?P<what>week|weekend|month|year)\b",
+    ),
+    ("weekend", r"\b(?:(?:on|over|at|for)\s+)?the\s+weekend\b"),
     ("decade", r"\b(?P<mod>this|next|last|previous)\s+decade\b"),
     ("date_md", rf"\b(?P<mon>{_MON})\s+(?:the\s+)?(?P<day>{_ORD})(?:\s*,?\s*(?P<year>\d{{4}}))?\b"),
     (
         "date_dm",
-        rf"\b(?:the\s+)?(?P<day>{_ORD})\s+(?:of\s+)?(?P<mon>{_MON})(?:\s*,?\s*(?P<year>\d{{4}}))?\b",
+        rf"\b(?:the\s+)?(?P<day>{_ORD})\s+(?:day\s+)?(?:of\s+)?(?P<mon>{_MON})"
+        rf"(?:\s*,?\s*(?P<year>\d{{4}}))?\b",
     ),
     ("date_iso", r"\b(?P<year>\d{4})([-/.])(?P<mon>\d{1,2})\2(?P<day>\d{1,2})\b"),
     ("date_dmy", r"\b(?P<day>\d{1,2})\.(?P<mon>\d{1,2})\.(?P<year>\d{4})\b"),
-    ("date_slash", r"\b(?P<mon>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>\d{2,4}))?\b"),
+    ("date_slash", r"\b(?P<mon>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>\d{4}|\d{2}))?\b"),
     ("date_the", r"\b(?:the\s+)?(?P<day>\d{1,2}(?:st|nd|rd|th))\b"),
     (
         "month",
         rf"\b(?:(?P<mod>in|next|this|by|until|till|during|last)\s+(?P<mon>{_MON})|"
         rf"(?P<mon2>{_MON})\s+(?P<year>\d{{4}}))\b(?!\s+\d)",
     ),
+    ("year", r"\b(?:in|during|of)\s+(?P<year>(?:19|20)\d\d)\b(?!\s*(?::|[ap]m|oclock|hours))"),
     (
         "time_words",
         r"\b(?:(?P<half>half)|(?:a\s+)?(?P<q>quarter)|(?P<min>\d{1,2})(?:\s+minutes?)?)\s+(?P<rel>past|"
         r"after|to|till|til|before|of)\s+(?P<h>\d{1,2}|noon|midnight)\b",
     ),
+    # "half seven": half past seven
+    ("time_half", rf"\bhalf\s+(?P<h>\d{{1,2}})\b(?!\s*(?:[:.]\d|st|nd|rd|th|%|{_UNIT}\b))"),
+    # "a quarter past", "at half past": of the next hour
+    (
+        "time_hourless",
+        r"\b(?:(?:at|around|about|by)\s+)?(?:(?P<half>half)|(?:a\s+)?(?P<q>quarter))\s+"
+        r"(?P<rel>past|after|to|till|til)\b(?!\s+(?:\d|noon|midnight))",
+    ),
     ("time_hm", r"\b(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:\s*(?P<ap>am|pm))?\b"),
     (
         "time_hhmm",
-        r"\b(?P<hm>\d{3,4})\s*(?P<ap>am|pm|oclock|hours)\b|(?:(?<=\bat\s)|"
-        r"(?<=\bfor\s))(?P<hm2>\d{3,4})\b",
+        r"\b(?P<hm>\d{3,4})\s*(?P<ap>am|pm|oclock|hours)\b|(?:(?<=\bat\s)|(?<=\bfor\s)|"
+        r"(?<=\bby\s)|(?<=\baround\s)|(?<=\babout\s)|(?<=\buntil\s))(?P<hm2>\d{3,4})\b",
     ),
     ("time_h_m", r"\b(?P<h>\d{1,2})\s+(?P<m>[0-5]\d)(?:\s*(?P<ap>am|pm))?\b"),
-    ("time_h", r"\b(?P<h>\d{1,2})\s*(?P<ap>am|pm|oclock)\b"),
+    ("time_h", r"\b(?P<h>\d{1,2})\s*(?P<ap>am|pm|oclock(?:\s*(?:am|pm))?)\b"),
     (
         "time_at",
-        r"\b(?:at|by|around|for|until|till)\s+(?P<h>\d{1,2})\b"
-        rf"(?!\s*(?:st|nd|rd|th|:|/|\.\d|\d|%|percent)|\s+{_UNIT}\b)",
+        r"\b(?:at(?:\s+(?:about|around|approximately|roughly))?|by|around|for|until|till|"
+        r"before)\s+(?P<h>\d{1,2})\b"
+        rf"(?!\s*(?:(?:st|nd|rd|th)\b|:|/|\.\d|\d|%|percent)|\s+{_UNIT}\b|\s+(?:more|extra)\b)",
     ),
-    # "wake me up at 7 tomorrow" reaches here as "7 tomorrow" once "at" went to the template
+    # "wake me up at 7 tomorrow" reaches here as "7 tomorrow" once "at" went to the template;
+    # "3 in the morning", "8 tonight", "6 this evening"
     (
         "time_lead",
-        rf"\b(?P<h>\d{{1,2}})(?=\s+(?:tomorrow|today|tonight|(?:on\s+|next\s+|this\s+)?{_WD})\b)",
+        rf"\b(?P<h>\d{{1,2}})(?=\s+(?:{_DAYWORD}|(?:on\s+|next\s+|this\s+)?{_WD}|"
+        rf"(?:in\s+the|this|at|tomorrow)\s+{_PERIOD})\b)",
     ),
-    ("dur", rf"(?:^|(?<=\bfor\s))(?P<dur>{_DURATION})"),
-    ("period", rf"\b(?:(?:this|in\s+the|at|tomorrow|tonight|the)\s+)?(?P<p>{_PERIOD})\b"),
+    (
+        "dur",
+        rf"(?:^|(?<=\bfor\s)|(?<=\btimer\s))(?P<dur>{_DURATION})|"
+        rf"\b(?P<dur2>{_NUM}\s+{_UNIT})(?=\s+(?:timer|countdown|nap|break|rest)\b)",
+    ),
+    (
+        "period",
+        r"\b(?:(?:this|in\s+the|at|tomorrow|tonight|the|today|early\s+in\s+the|late\s+in\s+the|"
+        rf"(?:very\s+)?early|(?:very\s+)?late|around|about|by)\s+)?(?P<p>{_PERIOD})\b|"
+        r"(?:\bat\s+|(?<=tomorrow\s)|(?<=today\s))(?P<p2>lunch)\b",
+    ),
+    # "early", "late", "first thing": only next to a day, or as the whole text
+    ("soft_period", r"\b(?:very\s+)?(?P<p>early|late)\b"),
 ]  # fmt: skip
 _COMPILED: Final = [(kind, re.compile(p)) for kind, p in _PATTERNS]
 _JOINERS: Final = re.compile(
     r"^(?:\s|,|at|on|by|around|about|in|of|the|from|starting|for|and|every|this|late|early|"
     r"very)*$"
 )
+_WEAK: Final = frozenset({"soft_period", "time_at"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,7 +809,7 @@ def _groups(pieces: list[_Piece], s: str) -> list[list[_Piece]]:
 def find(text: str) -> Span | None:
     """The longest time expression in `text` (normalized), without resolving it."""
     s = normalize(text)
-    groups = [g for g in _groups(_pieces(s), s) if _meaningful(g)]
+    groups = [g for g in _groups(_pieces(s), s) if _meaningful(g, s)]
     if not groups:
         return None
     best = max(groups, key=lambda g: (g[-1].end - g[0].start, -g[0].start))
@@ -564,10 +823,11 @@ def find(text: str) -> Span | None:
     return Span(start, best[-1].end, s[start : best[-1].end], tuple(p.kind for p in best))
 
 
-def _meaningful(group: list[_Piece]) -> bool:
+def _meaningful(group: list[_Piece], s: str) -> bool:
     kinds = {p.kind for p in group}
-    # "for" + bare number and a lone "the 2nd" are too weak on their own.
-    return not (kinds <= {"time_at"} and group[0].groups.get("h") is None)
+    if kinds <= {"soft_period"}:  # "late", "early": a time only when nothing else is said
+        return group[0].start == 0 and group[-1].end == len(s)
+    return True
 
 
 def split(text: str) -> tuple[str, Span | None]:
@@ -583,34 +843,72 @@ def split(text: str) -> tuple[str, Span | None]:
     return rest.strip(), span
 
 
-_BARE_TIME: Final = re.compile(r"(?:at\s+)?(?P<h>\d{1,2})(?:[:. ](?P<m>[0-5]\d))?|(?P<hm>0?\d{3})")
+_BARE_TIME: Final = re.compile(
+    r"(?:at\s+)?(?P<h>\d{1,2})(?:[:. ](?P<m>[0-5]\d))?(?:\s*(?P<ap>am|pm))?|(?P<hm>\d{3,4})"
+)
+_MORNING_CONTEXT: Final = re.compile(r"\b(?:wake|wakes|waking|woken|alarm|alarms|get up)\b")
 
 
-def parse(text: str, now: datetime) -> TimeExpr | None:
+def parse(text: str, now: datetime, *, waking: bool | None = None) -> TimeExpr | None:
     """Resolve the time expression in `text` against aware `now`; None if there is none.
 
     A text that is nothing but a number is a clock time: the answer to "When?" ("nine",
-    "nine thirty", "810"), never a count inside a longer sentence.
+    "nine thirty", "810"), never a count inside a longer sentence; four digits that name this
+    year or one of the next ten are that year. `waking` (an alarm) makes 4-11 without am/pm
+    mean the morning; by default it is read from the text ("wake me", "alarm", "get up").
     """
     s = normalize(text)
+    morning = _MORNING_CONTEXT.search(s) is not None if waking is None else waking
     span = find(s)
     if span is None:
-        bare = _BARE_TIME.fullmatch(s)
-        if bare is None:
-            return None
-        h, m = divmod(int(bare["hm"]), 100) if bare["hm"] else (int(bare["h"]), int(bare["m"] or 0))
-        if h > 23 or m > 59:
-            return None
-        hour = f"0{h}" if s.lstrip("at ").startswith("0") else str(h)  # "0810": 24-hour clock
-        piece = _Piece("time_hm", 0, len(s), s, {"h": hour, "m": str(m), "ap": None})
-        return _resolve(s, [piece], now)
+        return _bare(s, now)
     pieces = [p for p in _pieces(s) if span.start <= p.start and p.end <= span.end]
-    return _resolve(span.text, pieces, now)
+    return _resolve(span.text, pieces, now, morning=morning)
 
 
-def _resolve(text: str, pieces: list[_Piece], now: datetime) -> TimeExpr | None:
+def _bare(s: str, now: datetime) -> TimeExpr | None:
+    """A text that is one word or one number: a month, "weekend", a year or a clock time."""
+    if s in _MONTH_ALIASES or s in ("weekend", "the weekend"):
+        piece = (
+            _Piece("month", 0, len(s), s, {"mod": "in", "mon": s, "mon2": None, "year": None})
+            if s in _MONTH_ALIASES
+            else _Piece("weekend", 0, len(s), s)
+        )
+        return _resolve(s, [piece], now)
+    bare = _BARE_TIME.fullmatch(s)
+    if bare is None:
+        return None
+    if bare["hm"] and len(bare["hm"]) == 4 and not bare["hm"].startswith("0"):
+        year = int(bare["hm"])
+        hh, mm = divmod(year, 100)
+        if now.year <= year <= now.year + 10 or ((hh > 23 or mm > 59) and year >= 1000):
+            day = now.date() if year == now.year else date(year, 1, 1)
+            return TimeExpr(s, _wall(day, dtime(DEFAULT_HOUR), now.tzinfo))
+    if bare["hm"]:
+        h, m = divmod(int(bare["hm"]), 100)
+    else:
+        h, m = int(bare["h"]), int(bare["m"] or 0)
+    if h > 23 or m > 59:
+        return None
+    hour = f"0{h}" if s.removeprefix("at ").startswith("0") else str(h)  # "0810": 24-hour clock
+    piece = _Piece("time_hm", 0, len(s), s, {"h": hour, "m": str(m), "ap": bare["ap"]})
+    return _resolve(s, [piece], now)
+
+
+def _resolve(
+    text: str, pieces: list[_Piece], now: datetime, *, morning: bool = False
+) -> TimeExpr | None:
     by_kind = {p.kind: p for p in pieces}
     hm, meridiem = _time_of_day(by_kind)
+    period = _period(by_kind)
+    if "same_time" in by_kind and hm is None:
+        hm, meridiem = (now.hour, now.minute), "24"
+    if "time_hourless" in by_kind and hm is None:
+        return _hourless(text, by_kind["time_hourless"].groups, now)
+    if "rel_bare" in by_kind and len(by_kind) == 1:
+        minutes = int(by_kind["rel_bare"].groups["n"] or 0)
+        dur = Duration(seconds=60 * minutes)
+        return TimeExpr(text, dur.add_to(now), duration=dur, has_time_of_day=True)
     for kind in ("rel", "ago", "dur"):
         if kind in by_kind:
             g = by_kind[kind].groups
@@ -618,18 +916,16 @@ def _resolve(text: str, pieces: list[_Piece], now: datetime) -> TimeExpr | None:
             dur = _duration_value(dur_text)
             sign = -1 if kind == "ago" else 1
             when = dur.add_to(now, sign)
-            if hm is not None and dur.seconds % 86400 == 0:
+            whole_days = dur.seconds % 86400 == 0
+            if whole_days and (hm is not None or period is not None):
                 # "a week from today at 5": the duration picks the day, the time the hour.
-                h = hm[0] + (12 if meridiem == "pm" and hm[0] < 12 else 0)
-                if meridiem is None and 1 <= h <= 6:
-                    h += 12
-                when = _wall(when.date(), dtime(h % 24, hm[1]), now.tzinfo)
+                clock = _clock(hm, meridiem, period, explicit_day=True, morning=morning)
+                when = _wall(when.date(), clock, now.tzinfo)
             return TimeExpr(text, when, duration=dur, past=sign < 0, has_time_of_day=True)
     if "now" in by_kind and len(by_kind) == 1:
         return TimeExpr(text, now, has_time_of_day=True)
 
-    period = _period(by_kind)
-    recurrence = _recurrence(by_kind, hm, meridiem, period)
+    recurrence = _recurrence(by_kind, hm, meridiem, period, now, morning=morning)
     if recurrence is not None:
         if recurrence.freq == "interval":
             first = recurrence.next_after(now)
@@ -638,30 +934,47 @@ def _resolve(text: str, pieces: list[_Piece], now: datetime) -> TimeExpr | None:
         return TimeExpr(text, first, recurrence=recurrence, has_time_of_day=hm is not None)
 
     day, explicit_day = _day(by_kind, now)
+    if "same_time" in by_kind and "week" in by_kind and "dayword" not in by_kind:
+        # "same time next week": a week from today, not next Monday
+        g = by_kind["week"].groups
+        steps = {"week": 7, "weekend": 7}.get(g["what"] or "", 0)
+        sign = -1 if g["mod"] in ("last", "past", "previous") else 1
+        if steps:
+            day = now.date() + timedelta(days=sign * steps)
+        elif g["what"] == "month":
+            day = _add_months(now, sign).date()
+    if "dur_from" in by_kind:
+        dur = _duration_value(by_kind["dur_from"].groups["dur"] or "")
+        start = datetime.combine(day or now.date(), dtime())
+        day, explicit_day = dur.add_to(start).date(), True
     if day is None and hm is None and period is None:
         return None
     if hm is None:
         hour = _PERIOD_HOURS.get(period or "", DEFAULT_HOUR)
+        if period == "midnight" and day is not None:
+            day += timedelta(days=1)  # "tonight at midnight": the midnight that ends the day
         base = day or now.date()
         when = _wall(base, dtime(hour), now.tzinfo)
+        if period == "eod" and when <= now and day == now.date():
+            when = _wall(base, dtime(23), now.tzinfo)
         if day is None and when <= now:
             when = _wall(base + timedelta(days=1), dtime(hour), now.tzinfo)
         return TimeExpr(text, when, past=when < now)
+    if day is not None:
+        clock = _clock(hm, meridiem, period, explicit_day=explicit_day, morning=morning)
+        if clock == dtime(0) and "midnight" in text:
+            day += timedelta(days=1)  # "friday at midnight": the midnight that ends the day
+        when = _wall(day, clock, now.tzinfo)
+        return TimeExpr(text, when, has_time_of_day=True, past=when < now)
     h, m = hm
     if meridiem is None and period is not None:
-        meridiem = "am" if period == "morning" else "pm" if period != "midnight" else None
-        if period in ("night", "tonight") and h == 12:
-            meridiem = "am"
-    if meridiem == "pm" and h < 12:
-        h += 12
-    elif meridiem == "am" and h == 12:
-        h = 0
-    if meridiem is None and explicit_day and 1 <= h <= 6:
-        h += 12
-    if day is not None:
-        when = _wall(day, dtime(h % 24, m), now.tzinfo)
-        return TimeExpr(text, when, has_time_of_day=True, past=when < now)
-    candidates = [h] if meridiem is not None or h == 0 or h > 12 else [h % 12, h % 12 + 12]
+        meridiem = _period_meridiem(period, h)
+    if meridiem == "24" or meridiem is not None or h == 0 or h > 12:
+        candidates = [_clock(hm, meridiem, None, explicit_day=False, morning=False).hour]
+    elif morning and 4 <= h <= 11:
+        candidates = [h]
+    else:
+        candidates = [h % 12, h % 12 + 12]
     options = []
     for offset in (0, 1):
         for hour in candidates:
@@ -671,9 +984,58 @@ def _resolve(text: str, pieces: list[_Piece], now: datetime) -> TimeExpr | None:
     return TimeExpr(text, min(options), has_time_of_day=True)
 
 
+def _hourless(text: str, g: dict[str, str | None], now: datetime) -> TimeExpr:
+    """ "a quarter past", "at half past", "quarter to": the next such minute of an hour."""
+    minutes = 30 if g.get("half") else 15
+    if g.get("rel") in ("to", "till", "til"):
+        minutes = 60 - minutes
+    when = now.replace(minute=minutes, second=0, microsecond=0)
+    if when <= now:
+        when += timedelta(hours=1)
+    return TimeExpr(text, when, has_time_of_day=True)
+
+
+def _period_meridiem(period: str, h: int) -> str | None:
+    if period in ("morning", "forenoon", "dawn", "early"):
+        return "am"
+    if period in ("night", "tonight"):
+        return "am" if h == 12 or h <= 3 else "pm"
+    if period in ("noon", "midday", "lunchtime", "lunch"):
+        return "pm" if h <= 6 or h == 12 else "am"
+    if period == "midnight":
+        return None
+    return "pm"  # afternoon, evening, late, end of the day
+
+
+def _clock(
+    hm: tuple[int, int] | None,
+    meridiem: str | None,
+    period: str | None,
+    *,
+    explicit_day: bool,
+    morning: bool,
+) -> dtime:
+    """The clock time of a day: am/pm from the words, the part of day or the ambiguity rules."""
+    if hm is None:
+        return dtime(_PERIOD_HOURS.get(period or "", DEFAULT_HOUR))
+    h, m = hm
+    if meridiem == "24":
+        return dtime(h % 24, m)
+    if meridiem is None and period is not None:
+        meridiem = _period_meridiem(period, h)
+    if meridiem == "pm" and h < 12:
+        h += 12
+    elif meridiem == "am" and h == 12:
+        h = 0
+    elif meridiem is None and explicit_day and 1 <= h <= 6 and not (morning and h >= 4):
+        h += 12
+    return dtime(h % 24, m)
+
+
 def _time_of_day(by_kind: dict[str, _Piece]) -> tuple[tuple[int, int] | None, str | None]:
     for kind in (
         "time_words",
+        "time_half",
         "time_hm",
         "time_hhmm",
         "time_h",
@@ -684,8 +1046,8 @@ def _time_of_day(by_kind: dict[str, _Piece]) -> tuple[tuple[int, int] | None, st
         if kind not in by_kind:
             continue
         g = by_kind[kind].groups
-        ap = g.get("ap")
-        meridiem = ap if ap in ("am", "pm") else None
+        ap = g.get("ap") or ""
+        meridiem = "pm" if ap.endswith("pm") else "am" if ap.endswith("am") else None
         if kind == "time_words":
             target = g["h"] or "0"
             h = 12 if target == "noon" else 0 if target == "midnight" else int(target)
@@ -696,7 +1058,17 @@ def _time_of_day(by_kind: dict[str, _Piece]) -> tuple[tuple[int, int] | None, st
                     h = 12
             if target == "noon":
                 meridiem = "pm" if h == 12 else "am"
+            elif target == "midnight":
+                meridiem = "pm" if h == 23 else "am"
+                h = h % 12 if h != 23 else 11
+            if h > 24 or minutes > 59:
+                continue
             return (h, minutes), meridiem
+        if kind == "time_half":
+            h = int(g["h"] or 0)
+            if not 1 <= h <= 12:
+                continue
+            return (h, 30), None
         if kind == "time_hhmm":
             raw = g.get("hm") or g.get("hm2") or "0"
             n = int(raw)
@@ -712,16 +1084,47 @@ def _time_of_day(by_kind: dict[str, _Piece]) -> tuple[tuple[int, int] | None, st
             continue
         if kind == "time_hm" and meridiem is None and (g["h"] or "").startswith("0"):
             meridiem = "am"  # "01:00" is the 24-hour clock: one at night, not one in the afternoon
+        if meridiem is not None and h > 12:
+            meridiem = None  # "15:30 pm"
         return (h % 24, m), meridiem
     return None, None
 
 
 def _period(by_kind: dict[str, _Piece]) -> str | None:
     if "period" in by_kind:
-        return by_kind["period"].groups["p"]
+        return by_kind["period"].groups["p"] or by_kind["period"].groups["p2"]
     if "dayword" in by_kind and "tonight" in by_kind["dayword"].text:
         return "tonight"
+    for kind in ("recur_daily",):
+        if kind in by_kind:
+            g = by_kind[kind].groups
+            if g.get("p") or g.get("p2"):
+                return g.get("p") or g.get("p2")
+    if "period_end" in by_kind:
+        g = by_kind["period_end"].groups
+        if g["what"] == "day" or g["abbr"] == "eod":
+            return "eod"
+    if "soft_period" in by_kind:
+        return by_kind["soft_period"].groups["p"]
     return None
+
+
+def _weekdays_of(by_kind: dict[str, _Piece]) -> tuple[int, ...]:
+    if "recur_days" in by_kind:
+        g = by_kind["recur_days"].groups
+        names = re.findall(_WD, g.get("days") or g.get("plural") or "")
+        return tuple(sorted({_WEEKDAY_ALIASES[n] for n in names}))
+    if "weekday" in by_kind:
+        return (_WEEKDAY_ALIASES[by_kind["weekday"].groups["wd"] or "mon"],)
+    return ()
+
+
+def _step(word: str | None) -> int:
+    if word in (None, ""):
+        return 1
+    if word in ("other", "second", "2nd"):
+        return 2
+    return int(re.sub(r"\D", "", str(word)) or 1)
 
 
 def _recurrence(
@@ -729,57 +1132,138 @@ def _recurrence(
     hm: tuple[int, int] | None,
     meridiem: str | None,
     period: str | None,
+    now: datetime,
+    *,
+    morning: bool = False,
 ) -> Recurrence | None:
+    if not any(kind.startswith("recur") for kind in by_kind):
+        return None
     at = None
     if hm is not None:
-        h, m = hm
-        pm = meridiem == "pm" or period in ("afternoon", "evening", "night", "tonight")
-        if pm and h < 12:
-            h += 12
-        elif meridiem == "am" and h == 12:
-            h = 0
-        at = dtime(h % 24, m)
+        at = _clock(hm, meridiem, period, explicit_day=False, morning=morning)
+        if meridiem is None and period is None and 1 <= hm[0] <= 5 and not morning:
+            at = dtime(hm[0] + 12, hm[1])  # "every day at 2": the afternoon
     elif period is not None:
         at = dtime(_PERIOD_HOURS[period])
+    today = now.date()
+    weekdays = _weekdays_of(by_kind)
     if "recur_interval" in by_kind:
         g = by_kind["recur_interval"].groups
-        n = 2.0 if g["n"] == "other" else float(g["n"] or 1)
-        unit = (g["unit"] or "m")[0]
-        return Recurrence("interval", seconds=int(n * _UNIT_SECONDS[unit]))
+        unit = (g["unit"] or "minute").split()[0]
+        n = _step(g["n"]) if g["n"] in ("other", "second", "2nd", "3rd", "4th") else None
+        count = n or float(g["n"] or 1)
+        if unit in ("half", "quarter"):
+            return Recurrence("interval", seconds=1800 if unit == "half" else 900)
+        if unit.startswith(("sec", "min", "hour", "hr")):
+            return Recurrence("interval", seconds=int(count * _UNIT_SECONDS[unit[0]]))
+        step = max(1, int(count)) * (2 if unit.startswith("fortnight") else 1)
+        if unit.startswith("day"):
+            return Recurrence("daily", at=at, step=step)
+        if unit.startswith(("week", "fortnight")):
+            return Recurrence("weekly", at=at, weekdays=weekdays or (today.weekday(),), step=step)
+        if unit.startswith("month"):
+            return _monthly(by_kind, at, today, step)
+        md = _month_day(by_kind, today)
+        return Recurrence("yearly", at=at, month=md[0], day=md[1], step=step)
     if "recur_hourly" in by_kind:
         return Recurrence("interval", seconds=3600)
     if "recur_weekdays" in by_kind:
         return Recurrence("weekly", at=at, weekdays=(0, 1, 2, 3, 4))
     if "recur_weekend" in by_kind:
         return Recurrence("weekly", at=at, weekdays=(5, 6))
+    if "recur_nth" in by_kind or "recur_monthday" in by_kind or "recur_monthly" in by_kind:
+        return _monthly(by_kind, at, today, 1)
     if "recur_days" in by_kind:
-        g = by_kind["recur_days"].groups
-        names = re.findall(_WD, g.get("days") or g.get("plural") or "")
-        days = tuple(sorted({_WEEKDAY_ALIASES[n] for n in names}))
-        return Recurrence("weekly", at=at, weekdays=days)
+        step = _step(by_kind["recur_days"].groups.get("step"))
+        return Recurrence("weekly", at=at, weekdays=weekdays, step=step)
     if "recur_daily" in by_kind:
-        g = by_kind["recur_daily"].groups
-        p = g.get("p") or g.get("p2")
-        if at is None and p:
-            at = dtime(_PERIOD_HOURS[p])
         return Recurrence("daily", at=at)
+    if "recur_weekly" in by_kind:
+        return Recurrence("weekly", at=at, weekdays=weekdays or (today.weekday(),))
+    if "recur_yearly" in by_kind:
+        month, day = _month_day(by_kind, today)
+        return Recurrence("yearly", at=at, month=month, day=day)
     return None
+
+
+def _monthly(by_kind: dict[str, _Piece], at: dtime | None, today: date, step: int) -> Recurrence:
+    for kind in ("recur_nth", "nth_in"):
+        if kind in by_kind:
+            g = by_kind[kind].groups
+            nth, wd = g.get("nth") or g.get("nth2"), g.get("wd") or g.get("wd2") or g.get("unit")
+            if wd in _WEEKDAY_ALIASES:
+                return Recurrence(
+                    "monthly", at=at, weekdays=(_WEEKDAY_ALIASES[wd],), nth=_nth(nth), step=step
+                )
+    day = today.day
+    if "recur_monthday" in by_kind:
+        g = by_kind["recur_monthday"].groups
+        raw = g.get("day") or g.get("day2") or ""
+        day = 31 if raw.startswith("last") else int(re.sub(r"\D", "", raw) or today.day)
+    elif "date_the" in by_kind:
+        day = int(re.sub(r"\D", "", by_kind["date_the"].groups["day"] or "") or today.day)
+    elif "nth_in" in by_kind and by_kind["nth_in"].groups.get("unit") == "day":
+        day = 31 if _nth(by_kind["nth_in"].groups.get("nth")) < 0 else today.day
+    return Recurrence("monthly", at=at, day=day, step=step)
+
+
+def _month_day(by_kind: dict[str, _Piece], today: date) -> tuple[int, int]:
+    for kind in ("date_md", "date_dm"):
+        if kind in by_kind:
+            d = _date(by_kind[kind].groups, today)
+            return d.month, d.day
+    return today.month, today.day
+
+
+def _nth(word: str | None) -> int:
+    if not word or word in ("last", "final"):
+        return -1
+    return int(re.sub(r"\D", "", word) or 1)
+
+
+_NEXT: Final = ("next", "following", "the following", "coming", "the coming")
+_LAST: Final = ("last", "past", "previous")
 
 
 def _day(by_kind: dict[str, _Piece], now: datetime) -> tuple[date | None, bool]:
     today = now.date()
     if "dayword" in by_kind:
-        word = by_kind["dayword"]
-        raw = _raw(word)
+        raw = by_kind["dayword"].text
         if "after tomorrow" in raw:
             return today + timedelta(days=2), True
         if "before yesterday" in raw:
             return today - timedelta(days=2), True
         if "yesterday" in raw:
             return today - timedelta(days=1), True
-        if "tom" in raw or "tmrw" in raw:
+        if "tom" in raw or "tmrw" in raw or "next day" in raw:
             return today + timedelta(days=1), True
         return today, "tonight" not in raw
+    if "wd_count" in by_kind:
+        g = by_kind["wd_count"].groups
+        wd, n = _WEEKDAY_ALIASES[g["wd"] or "mon"], max(1, int(g["n"] or 1))
+        if (g["dir"] or "").startswith(("ago", "back", "before")):
+            back = (today.weekday() - wd) % 7 or 7
+            return today - timedelta(days=back + 7 * (n - 1)), True
+        ahead = (wd - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead + 7 * (n - 1)), True
+    if "nth_in" in by_kind:
+        found = _nth_in(by_kind["nth_in"].groups, today)
+        if found is not None:
+            return found, True
+    if "date_of_month" in by_kind:
+        g = by_kind["date_of_month"].groups
+        mod = (g["mod"] or "").replace("the ", "")
+        day = int(re.sub(r"\D", "", g["day"] or "1") or 1)
+        if mod == "the":
+            return _date({"day": g["day"]}, today), True
+        shift = 1 if mod in _NEXT else -1 if mod in _LAST else 0
+        first = _add_months(datetime.combine(today.replace(day=1), dtime()), shift).date()
+        return first.replace(day=min(day, _days_in_month(first.year, first.month))), True
+    if "date_the" in by_kind and "week" in by_kind and by_kind["week"].groups["what"] == "month":
+        g = by_kind["week"].groups  # "next month on the 5th"
+        day = int(re.sub(r"\D", "", by_kind["date_the"].groups["day"] or "1") or 1)
+        first = _week(g, today.replace(day=1))
+        return first.replace(day=min(day, _days_in_month(first.year, first.month))), True
     if "weekday" in by_kind and "date_the" in by_kind:
         # "tuesday the 8th": the next 8th that is a Tuesday
         wd = _WEEKDAY_ALIASES[by_kind["weekday"].groups["wd"] or "mon"]
@@ -788,31 +1272,15 @@ def _day(by_kind: dict[str, _Piece], now: datetime) -> tuple[date | None, bool]:
             if candidate.weekday() == wd:
                 return candidate, True
             candidate = _add_months(datetime.combine(candidate, dtime()), 1).date()
-    if "weekday" in by_kind:
-        g = by_kind["weekday"].groups
-        wd = _WEEKDAY_ALIASES[g["wd"] or "mon"]
-        mod = (g.get("mod") or "").replace("the ", "")
-        ahead = (wd - today.weekday()) % 7 or 7
-        if mod == "last":
-            return today - timedelta(days=(today.weekday() - wd) % 7 or 7), True
-        if mod in ("next", "following") or g.get("nw"):
-            monday_next = today + timedelta(days=7 - today.weekday())
-            return monday_next + timedelta(days=wd), True
-        if "after next" in _raw(by_kind["weekday"]):
-            ahead += 7
-        return today + timedelta(days=ahead), True
-    for kind in ("date_md", "date_dm", "date_iso", "date_dmy", "date_slash", "date_the"):
-        if kind in by_kind:
+    for kind in ("date_md", "date_dm", "date_iso", "date_dmy", "date_slash"):
+        if kind in by_kind:  # a written date wins over a weekday said with it
             return _date(by_kind[kind].groups, today), True
+    if "weekday" in by_kind:
+        return _weekday(by_kind, today), True
+    if "date_the" in by_kind:
+        return _date(by_kind["date_the"].groups, today), True
     if "period_end" in by_kind:
-        end = by_kind["period_end"].groups
-        abbr = {"eow": "week", "eom": "month", "eoy": "year"}
-        period_end = end["what"] or abbr[end["abbr"] or "eom"]
-        if period_end == "week":
-            return today + timedelta(days=6 - today.weekday()), True
-        if period_end == "month":
-            return date(today.year, today.month, _days_in_month(today.year, today.month)), True
-        return date(today.year, 12, 31), True
+        return _period_end(by_kind["period_end"].groups, today), True
     if "decade" in by_kind:
         decade = by_kind["decade"].groups["mod"] or "this"
         years = 10 if decade == "next" else -10 if decade in ("last", "previous") else 0
@@ -828,20 +1296,151 @@ def _day(by_kind: dict[str, _Piece], now: datetime) -> tuple[date | None, bool]:
         ):
             year += 1
         return (today if (year, month) == (today.year, today.month) else date(year, month, 1)), True
+    if "year" in by_kind:
+        year = int(by_kind["year"].groups["year"] or today.year)
+        return (today if year == today.year else date(year, 1, 1)), True
     if "week" in by_kind:
-        g = by_kind["week"].groups
-        what, mod = g["what"], g["mod"] or ""
-        if what == "weekend":
-            ahead = (5 - today.weekday()) % 7
-            return today + timedelta(days=ahead + (7 if mod == "next" and ahead else 0)), True
-        if what == "week":
-            monday = today - timedelta(days=today.weekday())
-            return (monday + timedelta(days=7) if mod != "this" else today), True
-        if what == "month":
-            first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
-            return (first if mod != "this" else today), True
-        return (date(today.year + 1, 1, 1) if mod != "this" else today), True
+        return _week(by_kind["week"].groups, today), True
+    if "weekend" in by_kind:
+        return today + timedelta(days=(5 - today.weekday()) % 7), True
+    if "period" in by_kind and by_kind["period"].text.startswith(("this ", "today ")):
+        return today, True  # "this morning at 10": today's, even when it is over
     return None, False
+
+
+def _weekday(by_kind: dict[str, _Piece], today: date) -> date:
+    g = by_kind["weekday"].groups
+    wd = _WEEKDAY_ALIASES[g["wd"] or "mon"]
+    mod = (g.get("mod") or "").replace("this coming", "coming")
+    week = (g.get("wk") or "").rsplit(" ", 1)[0].replace("the ", "")
+    if not week and "week" in by_kind and by_kind["week"].groups["what"] == "week":
+        week = (by_kind["week"].groups["mod"] or "").replace("the ", "")  # "next week on tuesday"
+    monday = today - timedelta(days=today.weekday())
+    if week:
+        shift = 7 if week in _NEXT else -7 if week in _LAST else 0
+        return monday + timedelta(days=shift + wd)
+    back = (today.weekday() - wd) % 7 or 7
+    if g.get("rel") == "before last":
+        return today - timedelta(days=back + 7)
+    if mod in _LAST:
+        return today - timedelta(days=back)
+    if mod in ("next", "following", "the following"):
+        return monday + timedelta(days=7 + wd)
+    ahead = (wd - today.weekday()) % 7 or 7
+    if g.get("rel") == "after next":
+        ahead += 7
+    return today + timedelta(days=ahead)
+
+
+def _week(g: dict[str, str | None], today: date) -> date:
+    what, mod = g["what"], (g["mod"] or "").replace("the ", "")
+    shift = 1 if mod in _NEXT else -1 if mod in _LAST else 0
+    if what == "weekend":
+        ahead = (5 - today.weekday()) % 7
+        if shift < 0:
+            return today - timedelta(days=(today.weekday() - 5) % 7 or 7)
+        return today + timedelta(days=ahead + (7 if shift > 0 and ahead else 0))
+    if shift == 0:
+        return today
+    if what == "week":
+        return today - timedelta(days=today.weekday()) + timedelta(weeks=shift)
+    if what == "month":
+        return _add_months(datetime.combine(today.replace(day=1), dtime()), shift).date()
+    return date(today.year + shift, 1, 1)
+
+
+def _period_end(g: dict[str, str | None], today: date) -> date:
+    abbr = {"eod": "day", "eow": "week", "eom": "month", "eoy": "year"}
+    what = g["what"] or abbr[g["abbr"] or "eom"]
+    edge = {"beginning": "start", "mid": "middle"}.get(g["edge"] or "end", g["edge"] or "end")
+    if edge in ("early", "late") and what in ("day", "year"):
+        edge = "start" if edge == "early" else "end"
+    mod = (g["mod"] or "").replace("the ", "")
+    shift = 1 if mod in _NEXT else -1 if mod in _LAST else 0
+    if what == "day":
+        return today
+    if what == "week":
+        monday = today - timedelta(days=today.weekday()) + timedelta(weeks=shift)
+        return monday + timedelta(
+            days={"start": 0, "early": 0, "middle": 2, "late": 4}.get(edge, 6)
+        )
+    if what == "year":
+        year = today.year + shift
+        return {"start": date(year, 1, 1), "middle": date(year, 7, 1)}.get(edge, date(year, 12, 31))
+    if what == "month":
+        first = _add_months(datetime.combine(today.replace(day=1), dtime()), shift).date()
+    else:
+        month = _MONTH_ALIASES[what]
+        year = today.year + (1 if month < today.month or (mod == "next") else 0)
+        first = date(year, month, 1)
+    last = _days_in_month(first.year, first.month)
+    days = {"start": 1, "early": 1, "middle": 15, "late": 21, "end": last}
+    result = first.replace(day=days[edge])
+    if result < today and what != "month" and mod not in ("this", "last"):
+        result = result.replace(year=result.year + 1)
+    return result
+
+
+def _nth_in(g: dict[str, str | None], today: date) -> date | None:
+    """ "the third tuesday of september", "the last day of the month", "the 2nd week of april"."""
+    nth = _nth(g.get("nth"))
+    unit = g.get("unit") or "day"
+    smod = (g.get("smod") or "").replace("the ", "")
+    if g.get("sunit") == "year":
+        shift = 1 if smod in _NEXT else -1 if smod in _LAST else 0
+        years = [today.year + shift]
+        if smod in ("", "the"):
+            years.append(today.year + 1)
+        for year in years:
+            days = [date(year, 1, 1) + timedelta(days=i) for i in range(366)]
+            found = _pick([d for d in days if d.year == year], nth, unit)
+            if found is not None and (found >= today or year == years[-1]):
+                return found
+        return None
+    if g.get("sunit") == "month":
+        shift = 1 if smod in _NEXT else -1 if smod in _LAST else 0
+        months = [_add_months(datetime.combine(today.replace(day=1), dtime()), shift).date()]
+        if smod in ("", "the", "every", "each"):
+            months.append(_add_months(datetime.combine(today.replace(day=1), dtime()), 1).date())
+    else:
+        month = _MONTH_ALIASES[g.get("mon") or "jan"]
+        year = int(g.get("year") or today.year)
+        mmod = g.get("mmod") or ""
+        if mmod == "next" and month <= today.month:
+            year += 1
+        elif mmod == "last" and month >= today.month:
+            year -= 1
+        months = [date(year, month, 1)]
+        if not g.get("year") and not mmod:
+            months.append(date(year + 1, month, 1))
+    for first in months:
+        last = _days_in_month(first.year, first.month)
+        found = _pick([first.replace(day=d) for d in range(1, last + 1)], nth, unit)
+        if found is not None and (found >= today or first == months[-1]):
+            return found
+    return None
+
+
+def _pick(days: list[date], nth: int, unit: str) -> date | None:
+    unit = re.sub(r"\s+", " ", unit)
+    if unit == "day":
+        pool = days
+    elif unit in ("weekday", "work day", "workday", "working day", "business day"):
+        pool = [d for d in days if d.weekday() < 5]
+    elif unit == "weekend":
+        pool = [d for d in days if d.weekday() == 5]
+    elif unit == "week":
+        pool = [d for d in days if d.weekday() == 0]
+    else:
+        wd = _WEEKDAY_ALIASES.get(unit)
+        if wd is None:
+            return None
+        pool = [d for d in days if d.weekday() == wd]
+    if not pool:
+        return None
+    if nth < 0:
+        return pool[-1]
+    return pool[nth - 1] if nth <= len(pool) else None
 
 
 def _date(g: dict[str, str | None], today: date) -> date:
@@ -849,12 +1448,21 @@ def _date(g: dict[str, str | None], today: date) -> date:
     month = today.month
     if mon_raw:
         month = int(mon_raw) if mon_raw.isdigit() else _MONTH_ALIASES[mon_raw]
-    day = int(re.sub(r"\D", "", g.get("day") or "1"))
+    day = int(re.sub(r"\D", "", g.get("day") or "1") or 1)
+    if mon_raw and mon_raw.isdigit() and month > 12 and day <= 12:
+        month, day = day, month  # "13/5", "2022/30/11": the larger number is the day
     year_raw = g.get("year")
     year = today.year
     if year_raw:
-        year = int(year_raw) + (2000 if len(year_raw) == 2 else 0)
+        year = int(year_raw)
+        if len(year_raw) == 2:
+            year += 2000 if year + 2000 <= today.year + 50 else 1900
     month = min(max(month, 1), 12)
+    if not mon_raw and not year_raw:
+        for _ in range(3):  # "the 30th" in February: the next month that has one
+            if day <= _days_in_month(year, month) and date(year, month, day) >= today:
+                return date(year, month, day)
+            year, month = (year, month + 1) if month < 12 else (year + 1, 1)
     day = min(max(day, 1), _days_in_month(year, month))
     result = date(year, month, day)
     if not year_raw and result < today:
@@ -864,10 +1472,6 @@ def _date(g: dict[str, str | None], today: date) -> date:
             y, m = (year, month + 1) if month < 12 else (year + 1, 1)
             result = date(y, m, min(day, _days_in_month(y, m)))
     return result
-
-
-def _raw(piece: _Piece) -> str:
-    return piece.text
 
 
 # --- speaking times ------------------------------------------------------------------------------

@@ -85,7 +85,13 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     e.set_defaults(handler=cmd_e2e)
 
     t = sub.add_parser("time", help="time-expression accuracy")
-    t.add_argument("set", type=Path, nargs="?", metavar="FILE.jsonl", help="cases to score")
+    t.add_argument(
+        "set",
+        type=Path,
+        nargs="*",
+        metavar="FILE.jsonl",
+        help="cases to score (default: eval/time_expressions.jsonl and eval/time_spoken.jsonl)",
+    )
     t.add_argument(
         "--convert",
         type=Path,
@@ -261,12 +267,16 @@ def cmd_time(args: argparse.Namespace) -> int:
             timeexpr.write_cases(cases, args.output)
         print(f"{len(cases)} cases; left out: {dict(left_out)}", file=sys.stderr)
         return 0
-    if args.set is None:
+    sets = args.set or timeexpr.default_sets()
+    if not sets:
         print("sottovoce eval time: give FILE.jsonl, or --convert DIR", file=sys.stderr)
         return 2
-    report = timeexpr.evaluate(args.set)
-    lines = timeexpr.render(report, show_failures=args.failures)
-    return _finish(args, report, lines, report.problems)
+    code = 0
+    for path in sets:
+        report = timeexpr.evaluate(path)
+        lines = timeexpr.render(report, show_failures=args.failures)
+        code = max(code, _finish(args, report, lines, report.problems))
+    return code
 
 
 @_guarded

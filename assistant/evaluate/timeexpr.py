@@ -18,6 +18,9 @@ Exactly one of the two is given. `source` says where the case comes from.
 
 `convert_corpora` turns the dateparser and ctparse dev corpora into this format (rules in its
 docstring); `eval/time_expressions.jsonl` at the repository root is its output.
+`eval/time_spoken.jsonl` holds our own sentences as people say them (relative days, weekdays,
+parts of day, ordinals, durations, recurrences, whole commands, and as a recognizer writes
+them). `sottovoce eval time` without a file scores both (`DEFAULT_SETS`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from assistant.evaluate.data import EvalError, Problem, read_jsonl, rounded
 from skills import timeexpr
 
 _LOGGER = logging.getLogger(__name__)
+_EVAL: Final = Path(__file__).resolve().parents[2] / "eval"
+DEFAULT_SETS: Final = (_EVAL / "time_expressions.jsonl", _EVAL / "time_spoken.jsonl")
 
 _UNITS: Final = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 _UNIT_SECONDS: Final = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
@@ -103,6 +108,11 @@ class TimeReport:
 
 def _precision(expected: str) -> str:
     return _PRECISIONS.get(len(expected), "?")
+
+
+def default_sets() -> list[Path]:
+    """The sets `eval time` scores when given none: those of `DEFAULT_SETS` that exist."""
+    return [path for path in DEFAULT_SETS if path.is_file()]
 
 
 def parse_case(line: int, row: dict[str, Any]) -> Case:
