@@ -18,7 +18,7 @@ from datetime import UTC
 
 from assistant import paths
 from assistant.audio import AudioSink
-from assistant.errors import SottovoceError
+from assistant.errors import AudioError, SottovoceError
 from assistant.podcasts.download import DownloadSettings, delete_files, download
 from assistant.podcasts.fetch import FetchSettings
 from assistant.podcasts.library import Episode, Library
@@ -62,7 +62,9 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--cap-gb", type=float, default=4.0, help="storage cap for all downloads")
     p.set_defaults(handler=cmd_download)
 
-    p = sub.add_parser("play", help="play an episode from where it stopped (Ctrl-C saves)")
+    p = sub.add_parser(
+        "play", help="play an episode from where it stopped (Ctrl-C saves); downloads it if needed"
+    )
     p.add_argument("name", help="id, title or a unique part of the title")
     p.add_argument("episode", nargs="?", help="episode id (default: the latest)")
     p.add_argument("--device", help="output device (index or part of its name)")
@@ -114,7 +116,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                  "refreshed": s.refreshed}
                 for s in subs
             ]  # fmt: skip
-            print(json.dumps(rows, indent=2))
+            for row in rows:  # JSON Lines, like every --json list
+                print(json.dumps(row, ensure_ascii=False))
         elif not subs:
             print("No subscriptions. Add one with: sottovoce podcasts add URL")
         for s in subs if not args.json else []:
@@ -171,7 +174,8 @@ def cmd_episodes(args: argparse.Namespace) -> int:
         sub = library.subscription(args.name)
         eps = library.episodes(sub.id, limit=args.limit)
         if args.json:
-            print(json.dumps([ep.to_json() for ep in eps], indent=2))
+            for ep in eps:  # JSON Lines, like every --json list
+                print(json.dumps(ep.to_json(), ensure_ascii=False))
             return 0
         for ep in eps:
             flags = ("D" if ep.file else "-") + ("F" if ep.finished else "-")
@@ -245,7 +249,13 @@ def _sink(args: argparse.Namespace) -> AudioSink:
     if args.out:
         return WavFileSink(args.out)
     device = int(args.device) if args.device and args.device.isdigit() else args.device
-    return SpeakerSink(device)
+    try:
+        return SpeakerSink(device)
+    except AudioError as err:  # the audio layer names `run`'s flags; this command's is --out
+        message = err.message.replace("--output FILE.wav", "--out FILE.wav")
+        raise AudioError(
+            message.replace("--input FILE.wav", "--out FILE.wav"), code=err.code
+        ) from err
 
 
 def cmd_play(args: argparse.Namespace) -> int:

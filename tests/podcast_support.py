@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +15,18 @@ from typing import Any
 
 from assistant.podcasts.bench import encode_tone
 
-__all__ = ["FeedServer", "Route", "encode_tone", "feed_server", "rss"]
+__all__ = [
+    "HOLD",
+    "RESET",
+    "FeedServer",
+    "RawServer",
+    "Route",
+    "encode_tone",
+    "feed_server",
+    "header",
+    "raw_server",
+    "rss",
+]
 
 
 @dataclass
@@ -28,6 +42,8 @@ class Route:
     redirect: str | None = None
     trickle_s: float = 0.0  # pause between 1 KiB pieces of the body
     refuse_ranges: bool = False  # answer a Range request with 416
+    ignore_ranges: bool = False  # answer a Range request with the whole body (200)
+    ignore_if_range: bool = False  # send the range even when If-Range names another version
 
 
 @dataclass
@@ -86,6 +102,12 @@ class FeedServer:
                 if wanted and route.refuse_ranges:
                     self.send_error(416)
                     return 416
+                if_range = self.headers.get("If-Range")
+                current = (route.etag, route.last_modified)
+                if if_range and if_range not in current and not route.ignore_if_range:
+                    wanted = None  # RFC 9110 13.1.5: the file changed, so send all of it
+                if wanted and route.ignore_ranges:
+                    wanted = None
                 if wanted and wanted.startswith("bytes=") and wanted.endswith("-"):
                     first = int(wanted[6:-1])
                     status = 206
@@ -176,3 +198,127 @@ def rss(title: str, items: list[dict[str, str]]) -> bytes:
         )
     parts.append("</channel></rss>")
     return "\n".join(parts).encode()
+
+
+# --- a hostile server: exactly the bytes a test wants ----------------------------------------
+
+HOLD: float = float("inf")  # a pause in a reply: keep the connection open until the server closes
+RESET: bytes = b"\x00RESET"  # in a reply: end the connection with a TCP reset (RST), not a FIN
+
+# What the server answers to one request (its head, up to the blank line): bytes to send, pauses
+# in seconds (floats), HOLD or RESET, in order. The connection closes after the last item.
+Reply = Callable[[bytes], Iterable[bytes | float]]
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 for hostile HTTP: `reply` decides every byte of each answer,
+    and when it is sent (a trickle is a reply of one-byte pieces with pauses between them).
+    `requests` holds the head of every request, in order; `served` counts finished replies."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.requests: list[bytes] = []
+        self.served = 0
+        self.got_request = threading.Event()
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._clients: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, name="raw-server", daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        with self._lock:
+            clients = list(self._clients)
+        for conn in clients:
+            with contextlib.suppress(OSError):
+                conn.close()
+        for thread in list(self._threads):
+            thread.join(2.0)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self._clients.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            head = self._read_head(conn)
+            if head is None:
+                return
+            self.requests.append(head)
+            self.got_request.set()
+            for item in self.reply(head):
+                if isinstance(item, float | int) and not isinstance(item, bool):
+                    if self._stop.wait(None if item == HOLD else float(item)):
+                        return
+                elif item == RESET:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                else:
+                    conn.sendall(item)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the client gave up: that is what many tests want
+        finally:
+            self.served += 1
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _read_head(self, conn: socket.socket) -> bytes | None:
+        conn.settimeout(5.0)
+        data = b""
+        while b"\r\n\r\n" not in data and not self._stop.is_set():
+            try:
+                piece = conn.recv(65536)
+            except OSError:
+                return None
+            if not piece:
+                return None
+            data += piece
+        conn.settimeout(None)
+        return data.split(b"\r\n\r\n", 1)[0]
+
+
+@contextmanager
+def raw_server(reply: Reply) -> Iterator[RawServer]:
+    server = RawServer(reply)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def header(head: bytes, name: str) -> str | None:
+    """The value of header `name` in a request head, or None."""
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None

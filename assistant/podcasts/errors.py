@@ -26,7 +26,28 @@ class HttpStatusError(FetchError):
 
 
 class FetchTimeoutError(FetchError):
+    """No answer in time: a read timed out, or a request passed its wall-clock deadline."""
+
     code = "podcast_timeout"
+
+
+class BadResponseError(FetchError):
+    """The server's answer is not valid HTTP (a broken status line, headers or chunking)."""
+
+    code = "podcast_bad_response"
+
+
+class IncompleteError(FetchError):
+    """The answer ended before all of it came: an episode's partial file is kept to resume."""
+
+    code = "podcast_incomplete"
+
+
+class CancelledFetchError(FetchError):
+    """The request was stopped on purpose: another "play" took over, or the assistant is
+    shutting down."""
+
+    code = "podcast_cancelled"
 
 
 class TooLargeError(FetchError):
@@ -55,3 +76,9 @@ class PlaybackError(PodcastError):
     """The file cannot be decoded or the sink refused it."""
 
     code = "podcast_playback"
+
+
+class DamagedFileError(PlaybackError):
+    """A downloaded file that cannot be opened as audio: it is deleted, to be fetched again."""
+
+    code = "podcast_damaged"

@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from assistant.audio import AudioSink
-from assistant.podcasts.errors import PlaybackError
+from assistant.podcasts.errors import DamagedFileError, PlaybackError
 from models.protocols import Pcm
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class Decoder:
         try:
             self._container: Any = av.open(str(path))
         except (av.FFmpegError, OSError) as err:
-            raise PlaybackError(f"Cannot open {path.name} for playback: {err}.") from err
+            raise DamagedFileError(f"Cannot open {path.name} for playback: {err}.") from err
         if not self._container.streams.audio:
             self._container.close()
-            raise PlaybackError(f"{path.name} holds no audio stream.")
+            raise DamagedFileError(f"{path.name} holds no audio stream.")
         self._stream: Any = self._container.streams.audio[0]
         self.sample_rate = int(self._stream.rate or 44_100)
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=self.sample_rate)

@@ -2,6 +2,10 @@
 
 Nothing is written unless the feed was fetched and parsed: a 404, a timeout or a page that is not
 a feed leaves the subscriptions exactly as they were.
+
+A feed may move itself (itunes:new-feed-url, <newLocation>), but an http(s) feed only to another
+http(s) address: a remote document must never point the subscription at a local file (or any
+other scheme), as redirects may not either.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def subscribe(library: Library, source: str, settings: FetchSettings) -> Refresh
         feed,
         etag=response.etag,
         last_modified=response.last_modified,
-        new_url=feed.new_url,
+        new_url=_allowed_move(response.url, feed.new_url),
     )
     return RefreshResult(subscription=sub, new_episodes=new, warnings=feed.warnings)
 
@@ -68,9 +72,33 @@ def refresh(library: Library, sub: Subscription, settings: FetchSettings) -> Ref
         feed,
         etag=response.etag,
         last_modified=response.last_modified,
-        new_url=response.permanent_redirect or feed.new_url,
+        new_url=response.permanent_redirect or _allowed_move(response.url, feed.new_url),
     )
     return RefreshResult(subscription=updated, new_episodes=new, warnings=feed.warnings)
+
+
+def _allowed_move(url: str, new_url: str | None) -> str | None:
+    """`new_url`, where the feed at `url` says it moved, if it may move there; else None."""
+    if not new_url or new_url == url:
+        return new_url
+    scheme, new_scheme = _scheme(url), _scheme(new_url)
+    remote = ("http", "https")
+    if new_scheme in remote or (scheme not in remote and new_scheme == "file"):
+        return new_url
+    _LOGGER.warning(
+        "%s says the feed moved to %s; ignored: only an http(s) address may replace an http(s) "
+        "feed (a local feed file may also move to another file)",
+        url,
+        new_url,
+    )
+    return None
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
 
 
 def refresh_all(library: Library, settings: FetchSettings) -> list[RefreshResult]:

@@ -58,7 +58,7 @@ def test_cli_round_trip(
     captured = capsys.readouterr()
     assert "Downloaded Episode 2" in captured.out and "[####" in captured.err
     assert _cli(home, "episodes", "Interconnects", "--json") == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON Lines
     assert [r["title"] for r in rows] == ["Episode 2", "Episode 1"]
     assert rows[0]["downloaded"] and not rows[1]["downloaded"]
     assert rows[0]["type"] == "audio/mpeg" and rows[0]["size"] == len(MP3)

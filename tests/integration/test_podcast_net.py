@@ -45,7 +45,7 @@ def library(tmp_path: Path) -> Iterator[Library]:
 def _feed(server: FeedServer, *, episodes: int = 2, mp3: bytes = MP3) -> str:
     items = []
     for n in range(1, episodes + 1):
-        url = server.add(f"/ep{n}.mp3", Route(body=mp3, content_type="audio/mpeg"))
+        url = server.add(f"/ep{n}.mp3", Route(body=mp3, content_type="audio/mpeg", etag=f'"e{n}"'))
         items.append(
             {"title": f"Episode {n}", "guid": f"g{n}", "date": f"Mon, 0{n} Jan 2024 10:00:00 GMT",
              "url": url, "length": str(len(mp3)), "notes": f"<p>Notes {n}</p>"}
@@ -159,6 +159,7 @@ def test_interrupted_download_resumes_with_range(server: FeedServer, library: Li
     assert len(parts) == 1 and parts[0].stat().st_size == 10_000
     done = download(library, ep, _download_settings())
     assert server.hits[-1].headers.get("Range") == "bytes=10000-"
+    assert server.hits[-1].headers.get("If-Range") == '"e2"'  # only if it is still that file
     assert server.hits[-1].status == 206
     assert (library.episodes_dir / str(done.file)).read_bytes() == MP3
     assert not list(library.episodes_dir.rglob("*.part"))
@@ -167,12 +168,23 @@ def test_interrupted_download_resumes_with_range(server: FeedServer, library: Li
 def test_a_stale_part_file_is_replaced(server: FeedServer, library: Library) -> None:
     subscribe(library, _feed(server), FAST)
     ep = library.episodes()[0]
-    stale = library.episodes_dir / str(ep.feed_id) / f"{ep.id}.mp3.part"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"x" * (len(MP3) + 10))
+    server.routes["/ep2.mp3"].cut_after = 10_000
+    with pytest.raises(FetchError, match="Run it again to resume"):
+        download(library, ep, _download_settings())
     server.routes["/ep2.mp3"].refuse_ranges = True
     done = download(library, ep, _download_settings())
     assert [h.status for h in server.hits[-2:]] == [416, 200]
+    assert (library.episodes_dir / str(done.file)).read_bytes() == MP3
+
+
+def test_a_part_file_of_unknown_origin_is_not_resumed(server: FeedServer, library: Library) -> None:
+    subscribe(library, _feed(server), FAST)
+    ep = library.episodes()[0]
+    stale = library.episodes_dir / str(ep.feed_id) / f"{ep.id}.mp3.part"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x" * 5000)  # no record of which version of the file it holds
+    done = download(library, ep, _download_settings())
+    assert "Range" not in server.hits[-1].headers
     assert (library.episodes_dir / str(done.file)).read_bytes() == MP3
 
 
