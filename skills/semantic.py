@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 ANSWER: Final = "answer"
 THRESHOLD: Final = 0.70
 MARGIN: Final = 0.03
-SAMPLES_PER_TEMPLATE: Final = 6
+SAMPLES_PER_TEMPLATE: Final = 3
 
 # Values for wildcard slots when templates are expanded into examples. Slots not named here
 # get a neutral "something".
@@ -106,6 +106,7 @@ class SemanticMatcher:
         index = {name: i for i, name in enumerate(self._intents)}
         self._owner = np.array([index[o] for o in owners], dtype=np.int64)
         self._rows = [np.flatnonzero(self._owner == i) for i in range(len(self._intents))]
+        self._starts = np.array([int(r[0]) for r in self._rows], dtype=np.int64)
         self._matrix = embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self.threshold = threshold
         self.margin = margin
@@ -126,7 +127,7 @@ class SemanticMatcher:
         """Each intent's best cosine similarity to `text`, with the example that gave it."""
         if not self._texts:
             return {}
-        sims = self._matrix @ self._embedder.embed([text])[0]
+        sims = self._similarities(text)
         out: dict[str, tuple[float, str]] = {}
         for name, rows in zip(self._intents, self._rows, strict=True):
             top = int(rows[int(np.argmax(sims[rows]))])
@@ -135,16 +136,28 @@ class SemanticMatcher:
 
     def match(self, text: str) -> Match | None:
         """The closest intent, or None when there are no examples."""
-        ranked = sorted(self.scores(text).items(), key=lambda kv: -kv[1][0])
-        if not ranked:
+        if not self._texts:
             return None
-        (name, (score, example)), rest = ranked[0], ranked[1:]
+        sims = self._similarities(text)
+        # Examples are stored intent by intent: one max per contiguous block.
+        best = np.maximum.reduceat(sims, self._starts)
+        order = np.argsort(-best, kind="stable")
+        first = int(order[0])
+        start = int(self._starts[first])
+        top = start + int(np.argmax(sims[start : start + len(self._rows[first])]))
+        name, score = self._intents[first], float(best[first])
         # The margin is kept against other skills; an `answer` runner-up is measured too.
-        second, (second_score, _e) = rest[0] if rest else ("", (-1.0, ""))
+        second, second_score = ("", -1.0)
+        if len(order) > 1:
+            second, second_score = self._intents[int(order[1])], float(best[int(order[1])])
         accepted = (
             name != ANSWER and score >= self.threshold and score - second_score >= self.margin
         )
-        return Match(name, score, second, second_score, example, accepted)
+        return Match(name, score, second, second_score, self._texts[top], accepted)
+
+    def _similarities(self, text: str) -> NDArray[np.float32]:
+        sims: NDArray[np.float32] = self._matrix @ self._embedder.embed([text])[0]
+        return sims
 
 
 # --- examples from templates ----------------------------------------------------------------

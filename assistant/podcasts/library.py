@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from assistant.podcasts.errors import UnknownPodcastError
 from assistant.podcasts.feeds import Feed
-from assistant.store import DB_NAME, StoreError, store_error
+from assistant.store import DB_NAME, Store, StoreError, store_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -151,7 +151,10 @@ class Library:
 
     @classmethod
     def open(cls, data_dir: Path, *, timeout_s: float = 2.0) -> Library:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        # The store's file: the store opens it first, so a damaged, locked or newer database is
+        # the same StoreError (naming the file and the fix, the file left as it was), and a new
+        # one is made whole by the store, never half-made here.
+        Store.open(data_dir, timeout_s=timeout_s).close()
         path = data_dir / DB_NAME
         try:
             conn = sqlite3.connect(

@@ -147,6 +147,8 @@ lists:
   body:
     wildcard: true
 examples:
+  timer.start:
+    - "start a timer for 20 minutes"
   answer:
     - "what is the capital of france"
     - "tell me a joke"
@@ -254,7 +256,7 @@ def test_missing_packages_degrade_with_a_warning(
 
 
 def test_the_embedding_cache_is_reused(tmp_path: Path) -> None:
-    from models.embeddings import CACHE_MIN, SentenceEmbedder
+    from models.embeddings import CACHE_KEEP, CACHE_MIN, SentenceEmbedder
 
     class Session:
         runs = 0
@@ -287,3 +289,20 @@ def test_the_embedding_cache_is_reused(tmp_path: Path) -> None:
     other = SentenceEmbedder(Session(), Tokenizer(), model_id="other", cache_dir=tmp_path)
     other.embed(texts)
     assert Session.runs > runs  # another model never reads this model's vectors
+    for i in range(CACHE_KEEP + 2):  # edited sentence files: the oldest matrices go
+        first.embed([*texts, f"new sentence {i}"])
+    assert len(list(tmp_path.glob("embeddings-*.npy"))) == CACHE_KEEP
+
+
+def test_match_agrees_with_the_scores_of_every_intent() -> None:
+    matcher = SemanticMatcher(BagOfWords(), EXAMPLES)
+    for text in ("set a timer", "wake me at six", "tell me the weather", "alarm for seven"):
+        match, scores = matcher.match(text), matcher.scores(text)
+        assert match is not None
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1][0])
+        assert (match.intent, match.example) == (ranked[0][0], ranked[0][1][1])
+        assert match.score == pytest.approx(ranked[0][1][0])
+        assert (match.runner_up, match.runner_up_score) == (
+            ranked[1][0],
+            pytest.approx(ranked[1][1][0]),
+        )

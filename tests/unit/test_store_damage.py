@@ -1,6 +1,7 @@
 """Damaged databases (issue 13, defect 6): real SQLite files broken on purpose. Every case is a
 clear error naming the file and the fix, the file is left as it was, and every command that
-opens it (`run`, `reminders list`, `reminders cancel`, `doctor`) says so and exits 1."""
+opens it (`run`, `reminders list`, `reminders cancel`, `podcasts ...`, `doctor`) says so and
+exits 1."""
 
 from __future__ import annotations
 
@@ -143,7 +144,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize(
     "command",
     [["reminders", "list"], ["reminders", "list", "--json"], ["reminders", "cancel", "1"],
-     ["run", "--text", "what time is it", "--output", "null"]],
+     ["run", "--text", "what time is it", "--output", "null"], ["podcasts", "list"],
+     ["podcasts", "play", "1", "--out", "x.wav"]],
     ids=" ".join,
 )  # fmt: skip
 def test_every_command_says_so_and_exits_1(
