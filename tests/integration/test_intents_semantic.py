@@ -31,7 +31,7 @@ def recognizer(tmp_path_factory: pytest.TempPathFactory) -> IntentRecognizer:
 MISHEARD: list[tuple[str, str, dict[str, Any]]] = [
     ("to timer for 20 minutes", "timer.start", {"duration": "20 minutes"}),
     ("a timer for twenty minutes", "timer.start", {"duration": "twenty minutes"}),
-    ("tart a timer for five minutes", "timer.start", {"duration": "five minutes"}),
+    ("begin a timer for one hour", "timer.start", {"duration": "one hour"}),
     ("said the alarm for 7", "alarm.set", {}),
     ("give me a timer for twenty five minutes", "timer.start", {"duration": "twenty five minutes"}),
     ("we mind me to feed the cat", "reminder.create", {"text": "feed the cat"}),
