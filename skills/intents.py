@@ -240,6 +240,8 @@ class IntentRecognizer:
             rank = (missing, wild_len, chunks, order)
             if best is None or rank < best[0]:
                 best = (rank, slots)
+            if not missing and not hollow:
+                break  # the first clean fit, fewest changes first
         guessed = _guess_slots(name, text)
         if best is None:
             return guessed

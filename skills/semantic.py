@@ -40,6 +40,7 @@ ANSWER: Final = "answer"
 THRESHOLD: Final = 0.70
 MARGIN: Final = 0.03
 SAMPLES_PER_TEMPLATE: Final = 3
+_RECENT: Final = 32  # utterances whose vectors are kept
 
 # Values for wildcard slots when templates are expanded into examples. Slots not named here
 # get a neutral "something".
@@ -110,6 +111,7 @@ class SemanticMatcher:
         self._matrix = embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self.threshold = threshold
         self.margin = margin
+        self._recent: dict[str, NDArray[np.float32]] = {}  # text -> vector, oldest first
 
     @property
     def size(self) -> int:
@@ -156,7 +158,15 @@ class SemanticMatcher:
         return Match(name, score, second, second_score, self._texts[top], accepted)
 
     def _similarities(self, text: str) -> NDArray[np.float32]:
-        sims: NDArray[np.float32] = self._matrix @ self._embedder.embed([text])[0]
+        # The pipeline recognizes the speculative transcript and then, most often, the same
+        # final one: the second costs no embedding.
+        vector = self._recent.pop(text, None)
+        if vector is None:
+            vector = self._embedder.embed([text])[0]
+        self._recent[text] = vector
+        while len(self._recent) > _RECENT:
+            self._recent.pop(next(iter(self._recent)))
+        sims: NDArray[np.float32] = self._matrix @ vector
         return sims
 
 

@@ -87,6 +87,8 @@ def test_examples_are_embedded_once_and_each_utterance_once() -> None:
     matcher.match("set a timer")
     matcher.match("tell me a joke")
     assert (emb.calls, emb.texts) == (3, 8)
+    matcher.match("set a timer")  # the final transcript, after the same speculative one
+    assert (emb.calls, emb.texts) == (3, 8)
     assert matcher.examples == {k: list(v) for k, v in sorted(EXAMPLES.items())}
 
 
