@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from assistant.podcasts.fetch import FetchSettings
 from assistant.podcasts.library import Episode, Library
 from assistant.podcasts.media import MediaSettings, PodcastMedia
 from assistant.podcasts.sync import refresh, refresh_all, subscribe
+from assistant.shutdown import until_signalled
 from assistant.store import StoreError
 from skills.sdk import MediaError
 
@@ -261,13 +263,17 @@ def _sink(args: argparse.Namespace) -> AudioSink:
 def cmd_play(args: argparse.Namespace) -> int:
     def body(library: Library) -> int:
         ep = _pick(library, args)
-        try:
-            return asyncio.run(_play(library, ep, _sink(args), from_start=args.from_start))
-        except KeyboardInterrupt:
-            saved = library.episode(ep.id)
-            where = _clock(saved.position_s) if saved else "?"
-            print(f"\nStopped; {ep.title} will resume at {where}.")
-            return 130
+        play = _play(library, ep, _sink(args), from_start=args.from_start)
+        try:  # SIGTERM or Ctrl-C stops the player, which saves the position
+            result = asyncio.run(until_signalled(play, name="podcasts-play"))
+        except KeyboardInterrupt:  # a second Ctrl-C, while stopping
+            result = None
+        if result is not None and not isinstance(result, signal.Signals):
+            return result  # played to the end, or stopped while playing (said by _play)
+        saved = library.episode(ep.id)
+        where = _clock(saved.position_s) if saved else "?"
+        print(f"\nStopped; {ep.title} will resume at {where}.")
+        return 130 if result is None else 0
 
     return _run(args, body)
 
