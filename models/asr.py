@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,8 +45,8 @@ class WhisperRecognizer:
     time as thirty seconds of speech. CTranslate2's encoder accepts a shorter window: short
     utterances are encoded in a `context_s` window (10 s by default: ~3x less work; shorter
     windows made tiny.en repeat itself on one-word clips), with the output length capped by the
-    audio's duration. Output that still looks degenerate (a phrase looping three times)
-    is decoded again the standard way.
+    audio's duration. Output that still looks degenerate (a phrase looping three times) or
+    truncated (the text stops well before the speech does) is decoded again the standard way.
     """
 
     def __init__(self, model: Any, language: str, *, context_s: float = 10.0) -> None:
@@ -58,20 +60,28 @@ class WhisperRecognizer:
     def name(self) -> str:
         return "whisper"
 
-    def transcribe(self, audio: Pcm) -> str:
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        """`prefix` (the wake phrase that opens the audio) is forced as the transcript's first
+        words: knowing them, Whisper transcribes the rest far better than when it has to guess
+        the phrase too (on flite and espeak-ng voices, "hey rhasspy, pause the podcast" came
+        out "I arrest people as the podcast" unforced, right forced)."""
         if audio.size == 0:
             return ""
         samples = _to_float(audio)
         if self._context_s < 30 and len(samples) < (self._context_s - 0.5) * SAMPLE_RATE:
-            text = self._transcribe_short(samples)
-            if not _looks_degenerate(text, len(samples) / SAMPLE_RATE):
-                return text
-            _LOGGER.debug("short-window transcript looked degenerate: %r", text)
-        return self._transcribe_standard(samples)
+            short = self._transcribe_short(samples, prefix)
+            if _looks_degenerate(short.text, len(samples) / SAMPLE_RATE):
+                _LOGGER.debug("short-window transcript looked degenerate: %r", short.text)
+            elif _looks_truncated(short.text, samples, lambda: self._text_end_s(short)):
+                _LOGGER.debug("short-window transcript looked truncated: %r", short.text)
+            else:
+                return short.text
+        return self._transcribe_standard(samples, prefix)
 
-    def _transcribe_standard(self, samples: npt.NDArray[np.float32]) -> str:
+    def _transcribe_standard(self, samples: npt.NDArray[np.float32], prefix: str = "") -> str:
         segments, _info = self._model.transcribe(
             samples,
+            prefix=prefix or None,
             language=self._language,
             beam_size=1,
             without_timestamps=True,
@@ -80,7 +90,7 @@ class WhisperRecognizer:
         )
         return "".join(str(segment.text) for segment in segments).strip()
 
-    def _transcribe_short(self, samples: npt.NDArray[np.float32]) -> str:
+    def _transcribe_short(self, samples: npt.NDArray[np.float32], prefix: str = "") -> _ShortDecode:
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -101,17 +111,40 @@ class WhisperRecognizer:
         batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
         encoded = model.model.encode(ctranslate2.StorageView.from_array(batch))
         seconds = len(samples) / SAMPLE_RATE
+        prompt = self._prompt
+        if prefix.strip():  # the result keeps the forced words: they are part of the text
+            prompt = [*prompt, *self._tokenizer.encode(" " + prefix.strip())]
         result = model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=1,
-            max_length=len(self._prompt) + int(8 * seconds) + 10,
+            max_length=len(prompt) + int(8 * seconds) + 10,
             suppress_blank=True,
             suppress_tokens=[-1],
         )
         eot = self._tokenizer.eot
         tokens = [t for t in result[0].sequences_ids[0] if t < eot]
-        return str(self._tokenizer.decode(tokens)).strip()
+        text = str(self._tokenizer.decode(tokens)).strip()
+        return _ShortDecode(text=text, tokens=tokens, encoded=encoded, frames=len(samples) // 160)
+
+    def _text_end_s(self, short: _ShortDecode) -> float:
+        """Where the decoded text ends in the audio (seconds), from the decoder's cross-attention
+        (the alignment faster-whisper uses for word timestamps): about 15 ms."""
+        if not short.tokens:
+            return 0.0
+        aligned = self._model.find_alignment(
+            self._tokenizer, [short.tokens], short.encoded, short.frames
+        )
+        ends = [float(w["end"]) for w in aligned[0] if re.search(r"\w", str(w["word"]))]
+        return ends[-1] if ends else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _ShortDecode:
+    text: str
+    tokens: list[int]
+    encoded: Any  # the encoder's output, kept for aligning the text to the audio
+    frames: int  # mel frames (10 ms) of audio, without the window's padding
 
 
 MAX_WORDS_PER_SECOND: Final = 5.0  # fast speech is about 4
@@ -154,6 +187,76 @@ def _ends_in_a_cut_repeat(words: list[str]) -> bool:
     return False
 
 
+# Truncation: the short window sometimes ends its text early. On an AMD EPYC with
+# AVX-512 VNNI (and here with CT2_FORCE_CPU_ISA=GENERIC) it gave "10001." for 8 s of
+# "one zero zero zero one nine oh two ...", the standard decode every digit. Measured on 100
+# clips (real recordings; espeak-ng at 90-260 words a minute; four flite voices), a whole
+# transcript ends at most 0.4 s before the last voiced frame and speaks at least 1.4 words per
+# voiced second; that truncated one ended 5.2 s early.
+MIN_VOICED_S: Final = 1.0  # below this there is too little speech to judge
+FEWEST_WORDS_PER_VOICED_S: Final = 0.5  # fewer: truncated without asking the alignment
+ALIGN_BELOW_WORDS_PER_VOICED_S: Final = 2.5  # fewer: align the text to see where it ends
+EARLY_END_S: Final = 1.0  # text that ends this long before the speech is truncated
+_FRAME_S: Final = 0.02
+_VOICED_BELOW_PEAK_DB: Final = 35.0
+_VOICED_ABOVE_FLOOR_DB: Final = 12.0
+
+
+@dataclass(frozen=True, slots=True)
+class Voiced:
+    seconds: float  # frames loud enough to be speech
+    end_s: float  # where the last of them ends
+
+
+def voiced_speech(samples: npt.NDArray[np.float32]) -> Voiced:
+    """An energy estimate of the speech in a clip: 20 ms frames within 35 dB of the loud ones
+    and 12 dB above the quiet ones. It undercounts (quiet consonants, soft endings), which
+    only makes the truncation check less eager."""
+    size = round(_FRAME_S * SAMPLE_RATE)
+    count = len(samples) // size
+    if count == 0:
+        return Voiced(seconds=0.0, end_s=0.0)
+    frames = samples[: count * size].reshape(count, size).astype(np.float64)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    threshold = max(
+        float(np.percentile(level, 95)) - _VOICED_BELOW_PEAK_DB,
+        float(np.percentile(level, 10)) + _VOICED_ABOVE_FLOOR_DB,
+    )
+    voiced = np.flatnonzero(level > threshold)
+    if len(voiced) == 0:
+        return Voiced(seconds=0.0, end_s=0.0)
+    return Voiced(seconds=len(voiced) * _FRAME_S, end_s=(int(voiced[-1]) + 1) * _FRAME_S)
+
+
+def spoken_words(text: str) -> int:
+    """About how many words `text` takes to say: a run of digits longer than two counts one word
+    per two digits ("90210": three), the least it is said in ("ninety two ten")."""
+    count = 0
+    for word in re.findall(r"[\w']+", text):
+        runs = re.findall(r"\d+", word)
+        count += sum(1 if len(run) <= 2 else (len(run) + 1) // 2 for run in runs) if runs else 1
+    return count
+
+
+def _looks_truncated(
+    text: str, samples: npt.NDArray[np.float32], text_end_s: Callable[[], float]
+) -> bool:
+    """Far fewer words than the voiced audio implies, or text that ends well before the speech.
+
+    `text_end_s` (where the text ends, by alignment) is asked only when the words are few for
+    the speech, so a normal command pays nothing for the check but the energy estimate.
+    """
+    voiced = voiced_speech(samples)
+    if voiced.seconds < MIN_VOICED_S:
+        return False
+    words = spoken_words(text)
+    if words < FEWEST_WORDS_PER_VOICED_S * voiced.seconds:
+        return True
+    if words >= ALIGN_BELOW_WORDS_PER_VOICED_S * voiced.seconds:
+        return False
+    return voiced.end_s - text_end_s() > EARLY_END_S
+
+
 class MoonshineRecognizer:
     """Moonshine, non-streaming: it splits long audio into lines itself; they are joined here."""
 
@@ -164,7 +267,7 @@ class MoonshineRecognizer:
     def name(self) -> str:
         return "moonshine"
 
-    def transcribe(self, audio: Pcm) -> str:
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:  # no forced prefix here
         if audio.size == 0:
             return ""
         # A fresh stream per utterance: moonshine-voice 0.1.0's non-streaming call carries
@@ -192,7 +295,7 @@ class VoskRecognizer:
     def name(self) -> str:
         return "vosk"
 
-    def transcribe(self, audio: Pcm) -> str:
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:  # no forced prefix here
         recognizer = self._recognizer
         recognizer.Reset()
         pieces: list[str] = []

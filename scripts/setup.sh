@@ -19,7 +19,7 @@ say() { echo "setup: $*"; }
 # libportaudio2: sounddevice's C library. For tests: espeak-ng, and a PulseAudio server with the
 # ALSA plugin that routes PortAudio's "default" device to it.
 apt_wanted=(libportaudio2)
-[[ $mode == test ]] && apt_wanted+=(espeak-ng pulseaudio pulseaudio-utils libasound2-plugins)
+[[ $mode == test ]] && apt_wanted+=(espeak-ng flite sox pulseaudio pulseaudio-utils libasound2-plugins)
 
 python_ok() {  # $1: interpreter; true if it is >= 3.11 and can make a venv with pip
   "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null

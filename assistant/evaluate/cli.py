@@ -62,7 +62,13 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     w.set_defaults(handler=cmd_wake)
 
     i = sub.add_parser("intents", help="accuracy, per-intent P/R, confusions, latency")
-    i.add_argument("set", type=Path, metavar="FILE.jsonl", help='rows of {"text", "intent"}')
+    i.add_argument(
+        "set",
+        type=Path,
+        metavar="FILE",
+        help='JSONL rows of {"text", "intent"} or a TSV with those columns; SLURP and Fluent '
+        "Speech Commands labels are mapped onto ours (assistant/evaluate/label_maps.py)",
+    )
     i.add_argument("--misses", type=int, default=20, metavar="N", help="list the first N misses")
     i.add_argument(
         "--no-semantic",

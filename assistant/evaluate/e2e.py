@@ -1,41 +1,60 @@
-"""`eval e2e`: spoken commands from audio to intent, as the assistant would take them.
+"""`eval e2e`: spoken commands from audio to intent, through the turn pipeline.
 
 A set is a folder with `labels.tsv` holding at least `file`, `text` and `intent` (and optionally
-`wake_word`). Each row goes audio -> wake word (when the row names one) -> transcript -> intent:
-- a row with a wake word the bundled models know is heard by that model; the command is the
-  audio after the detection. A miss ends the turn there (the intent counts as wrong);
+`wake_word`, and `style` or `tts` columns that the report breaks the figures down by). Each row
+is played into the same `Pipeline` that `sottovoce run --input FILE.wav` runs, the same way (80 ms
+chunks from its `WavFileSource`, as fast as they are taken, default settings): the wake word is
+heard in the audio, the VAD ends the utterance, the recognizer transcribes it, and the intent the
+pipeline recognizes is scored. Skills are not run (a timer would really be set): the turn handler
+recognizes and records. Nothing is added to the audio, so a clip should open with a moment of
+silence before its wake phrase, as a microphone's stream would (the wake models need about half a
+second of audio before it); the pipeline's chunking and timing decide what it hears: padding
+a clip by half a chunk changed one turn's transcript from the command to the wake phrase alone.
+- a row with a wake word a bundled model knows is heard by that model; if it never fires there
+  is no turn (the intent counts as wrong);
 - a row with a wake word no bundled model knows is transcribed whole, and reported;
-- a row without one is heard by `wake_model` to count false triggers, then transcribed whole.
+- a row without one is heard by `wake_model` to count false triggers (each detection is one),
+  then transcribed whole.
 Transcripts match exactly when their normalised words (see `wer.py`) are equal. Intent labels
 outside our label space (the source project's, e.g. `orderBeverage`) are not scored: they are
 counted apart, with what our recognizer made of the row.
-
-Engines are composed directly, not through the turn pipeline, so VAD endpointing is not part
-of this figure (`sottovoce bench pipeline` measures the live loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
+from assistant import events as ev
+from assistant.audio_files import NullSink, WavFileSource
+from assistant.config import Settings, load_settings
 from assistant.evaluate import wake as wake_eval
 from assistant.evaluate.asr import Skipped, engine_names
 from assistant.evaluate.data import Problem, audio_rows, in_order, read_audio, rounded
 from assistant.evaluate.intents import default_recognizer, known_labels
 from assistant.evaluate.wer import normalize_words, word_errors
+from assistant.pipeline import Engines, Pipeline
 from models.asr import load_recognizer
 from models.catalog import DEFAULT_WAKE_WORD
 from models.errors import ModelError
-from models.protocols import SAMPLE_RATE, Pcm, Recognizer, WakeWordDetector
+from models.protocols import (
+    SAMPLE_RATE,
+    Pcm,
+    Recognizer,
+    VoiceActivityDetector,
+    WakeWordDetector,
+)
+from models.vad import load_vad
 from models.wake import load_wake_word
 from skills.intents import IntentRecognizer
+from skills.sdk import Intent
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +68,11 @@ INTENT_CORRECT: Final = "correct"
 INTENT_WRONG: Final = "wrong"
 INTENT_FOREIGN: Final = "label not in our label space"
 INTENT_UNLABELLED: Final = "unlabelled"
+# What a row got when no turn recognized an intent.
+NO_TURN: Final = "(no turn)"
+NO_SPEECH: Final = "(no speech)"
+# Columns whose values the report scores apart ("straight"/"pause"; "espeak-ng"/"flite"...).
+BREAKDOWN_COLUMNS: Final = ("style", "tts")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,13 +83,7 @@ class Command:
     intent: str
     wake_word: str
     pcm: Pcm
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WakeOutcome:
-    status: str
-    at_s: float | None  # where the wake word fired
-    false_triggers: int  # rows without a wake word: detections of `wake_model`
+    groups: dict[str, str] = field(default_factory=dict)  # BREAKDOWN_COLUMNS present
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +102,16 @@ class RowResult:
     got_intent: str
     intent: str  # one of the INTENT_* outcomes
     asr_ms: float
+    groups: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupScore:
+    column: str
+    value: str
+    intents_scored: int
+    intents_correct: int
+    intent_accuracy: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +127,7 @@ class EngineRun:
     intent_accuracy: float
     foreign_labels: int
     unlabelled: int
+    groups: list[GroupScore] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,35 +162,99 @@ def load_commands(path: Path) -> tuple[Path, list[Command], list[Problem]]:
                 intent=row.get("intent"),
                 wake_word=row.get("wake_word"),
                 pcm=pcm,
+                groups={c: v for c in BREAKDOWN_COLUMNS if (v := row.get(c))},
             )
         )
     return table, commands, in_order(problems)
 
 
-def hear_wake(
-    command: Command, detectors: dict[str, WakeWordDetector | None], default: str
-) -> tuple[WakeOutcome, Pcm]:
-    """The wake outcome of one row, and the audio left for the recognizer."""
-    if not command.wake_word:
-        detector = detectors[default]
-        fired = _fire(detector, command.pcm) if detector is not None else []
-        return WakeOutcome(status=WAKE_NONE, at_s=None, false_triggers=len(fired)), command.pcm
-    model = wake_eval.model_for(command.wake_word)
-    detector = detectors.get(model) if model else None
-    if detector is None:
-        return WakeOutcome(status=WAKE_NO_MODEL, at_s=None, false_triggers=0), command.pcm
-    fired = _fire(detector, command.pcm)
-    if not fired:
-        return WakeOutcome(status=WAKE_MISSED, at_s=None, false_triggers=0), command.pcm[:0]
-    at = fired[0]
-    rest = command.pcm[min(len(command.pcm), round(at * SAMPLE_RATE)) :]
-    return WakeOutcome(status=WAKE_DETECTED, at_s=rounded(at, 2), false_triggers=0), rest
+# --- one row through the pipeline ------------------------------------------------------------
 
 
-def _fire(detector: WakeWordDetector, pcm: Pcm) -> list[float]:
-    pad = np.zeros(round(wake_eval.PAD_S * SAMPLE_RATE), dtype=np.int16)
-    fired, _cpu = wake_eval.run_stream(detector, np.concatenate([pad, pcm, pad]))
-    return [t - wake_eval.PAD_S for t in fired]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Heard:
+    """What the pipeline made of one clip: its first turn, and every wake detection."""
+
+    wake_at_s: list[float]  # within the clip
+    transcript: str | None  # None: no turn got as far as a transcript
+    intent: str | None  # None: no turn recognized one
+
+
+class _Listener:
+    """The turn handler: recognizes as the skill host does, runs no skill."""
+
+    def __init__(self, intents: IntentRecognizer) -> None:
+        self._intents = intents
+
+    def recognize(self, text: str) -> Intent:
+        return self._intents.recognize(text)
+
+    async def handle(self, intent: Intent) -> None:
+        return None
+
+
+class _Mute:
+    """No voice: the listener never speaks."""
+
+    sample_rate = SAMPLE_RATE
+
+    def synthesize(self, text: str) -> Iterator[Pcm]:
+        return iter(())
+
+
+class _TimedRecognizer:
+    """The recognizer, with the time its calls took (speculative ones included)."""
+
+    def __init__(self, recognizer: Recognizer) -> None:
+        self._recognizer = recognizer
+        self.seconds = 0.0
+
+    @property
+    def name(self) -> str:
+        return self._recognizer.name
+
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        start = time.perf_counter()
+        try:
+            return self._recognizer.transcribe(audio, prefix=prefix)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+async def hear(
+    wav: Path,
+    engines: Engines,
+    intents: IntentRecognizer,
+    settings: Settings,
+) -> Heard:
+    """Play the file into a fresh pipeline (the engines reset), as `sottovoce run` does."""
+    engines.wake.reset()
+    engines.vad.reset()
+    events: list[ev.Event] = []
+    pipeline = Pipeline(
+        engines, NullSink(), vad=settings.vad, dialog=settings.dialog, emit=events.append
+    )
+    pipeline.handler = _Listener(intents)
+    try:
+        await pipeline.run(WavFileSource(wav, paced=False), realtime=False)
+    finally:
+        await pipeline.aclose()
+    wakes = [e for e in events if isinstance(e, ev.WakeDetected)]
+    transcript = intent = None
+    for event in events:
+        if isinstance(event, ev.Transcript):
+            transcript = event.text
+        elif isinstance(event, ev.IntentRecognized):
+            intent = event.name
+            break
+    return Heard(
+        wake_at_s=[e.audio_s or 0.0 for e in wakes],
+        transcript=transcript,
+        intent=intent,
+    )
+
+
+# --- the evaluation ----------------------------------------------------------------------------
 
 
 def evaluate(
@@ -173,41 +266,55 @@ def evaluate(
     wake_model: str = DEFAULT_WAKE_WORD,
     threshold: float = 0.5,
     intent_recognizer: IntentRecognizer | None = None,
+    settings: Settings | None = None,
 ) -> E2eReport:
+    """Score every row of the set at `path` with each engine. `settings` are the pipeline's
+    (VAD endpointing, dialog, wake refractory time and front end): by default the config's, as
+    `sottovoce run` reads them."""
     models = models or {}
+    settings = settings or load_settings()[0]
     table, commands, problems = load_commands(path)
     intents = intent_recognizer or default_recognizer()
     labels = known_labels(intents)
     skipped: list[Skipped] = []
-    detectors: dict[str, WakeWordDetector | None] = {}
+    detectors: dict[str, WakeWordDetector] = {}
     wanted = {wake_model} | {
         m for c in commands if c.wake_word and (m := wake_eval.model_for(c.wake_word))
     }
     for name in sorted(wanted):
         try:
-            detectors[name] = load_wake_word(name, threshold=threshold)
+            detectors[name] = load_wake_word(
+                name,
+                threshold=threshold,
+                refractory_s=settings.wake.refractory_s,
+                front_end=settings.wake.front_end,
+            )
         except ModelError as err:
-            detectors[name] = None
             skipped.append(Skipped(name=name, reason=err.message))
     for c in commands:
         if c.wake_word and wake_eval.model_for(c.wake_word) is None:
             skipped.append(
                 Skipped(name=c.wake_word, reason=f"line {c.line}: no bundled wake-word model")
             )
-    heard = [(c, *hear_wake(c, detectors, wake_model)) for c in commands]
     names, not_run = engine_names(engines, models, language)
     skipped.extend(not_run)
     runs: list[EngineRun] = []
+    vad: VoiceActivityDetector | None = None
     for name in names:
         try:
             recognizer = load_recognizer(name, models.get(name), language)
+            vad = vad or load_vad()
         except ModelError as err:
             skipped.append(Skipped(name=name, reason=err.message))
             continue
-        runs.append(_run(recognizer, heard, intents, labels))
-    outcomes = [w for _c, w, _p in heard]
-    wake_rows = sum(1 for w in outcomes if w.status in (WAKE_DETECTED, WAKE_MISSED))
-    detected = sum(1 for w in outcomes if w.status == WAKE_DETECTED)
+        runs.append(
+            asyncio.run(
+                _run(recognizer, vad, detectors, wake_model, commands, intents, labels, settings)
+            )
+        )
+    rows = runs[0].rows if runs else []
+    wake_rows = sum(1 for r in rows if r.wake in (WAKE_DETECTED, WAKE_MISSED))
+    detected = sum(1 for r in rows if r.wake == WAKE_DETECTED)
     return E2eReport(
         dataset=str(table),
         wake_model=wake_model,
@@ -215,28 +322,51 @@ def evaluate(
         wake_rows=wake_rows,
         wake_detected=detected,
         wake_detection_rate=rounded(detected / wake_rows) if wake_rows else 0.0,
-        wake_without_model=sum(1 for w in outcomes if w.status == WAKE_NO_MODEL),
-        rows_without_wake=sum(1 for w in outcomes if w.status == WAKE_NONE),
-        false_triggers=sum(w.false_triggers for w in outcomes),
+        wake_without_model=sum(1 for r in rows if r.wake == WAKE_NO_MODEL),
+        rows_without_wake=sum(1 for r in rows if r.wake == WAKE_NONE),
+        false_triggers=sum(r.false_triggers for r in rows),
         engines=runs,
         skipped=skipped,
         problems=problems,
     )
 
 
-def _run(
+async def _run(
     recognizer: Recognizer,
-    heard: list[tuple[Command, WakeOutcome, Pcm]],
+    vad: VoiceActivityDetector,
+    detectors: dict[str, WakeWordDetector],
+    wake_model: str,
+    commands: list[Command],
     intents: IntentRecognizer,
     labels: frozenset[str],
+    settings: Settings,
 ) -> EngineRun:
     recognizer.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.int16))  # lazy set-up
+    timed = _TimedRecognizer(recognizer)
     rows: list[RowResult] = []
     words = wrong_words = 0
-    for command, wake, pcm in heard:
-        start = time.perf_counter()
-        transcript = recognizer.transcribe(pcm).strip() if len(pcm) else ""
-        asr_ms = (time.perf_counter() - start) * 1000
+    for command in commands:
+        timed.seconds = 0.0
+        model = wake_eval.model_for(command.wake_word) if command.wake_word else wake_model
+        detector = detectors.get(model) if model else None
+        false_triggers, wake_at = 0, None
+        if detector is None:  # no model for the row's wake word (or the listening one failed)
+            wake = WAKE_NO_MODEL if command.wake_word else WAKE_NONE
+            transcript = timed.transcribe(command.pcm).strip() if len(command.pcm) else ""
+            got = intents.recognize(transcript).name
+        else:
+            engines = Engines(wake=detector, vad=vad, asr=timed, tts=_Mute())
+            heard = await hear(command.file, engines, intents, settings)
+            if not command.wake_word:
+                wake, false_triggers = WAKE_NONE, len(heard.wake_at_s)
+                transcript = timed.transcribe(command.pcm).strip() if len(command.pcm) else ""
+                got = intents.recognize(transcript).name
+            elif not heard.wake_at_s:
+                wake, transcript, got = WAKE_MISSED, "", NO_TURN
+            else:
+                wake, wake_at = WAKE_DETECTED, rounded(heard.wake_at_s[0], 2)
+                transcript = heard.transcript or ""
+                got = heard.intent or NO_SPEECH
         exact: bool | None = None
         errors = 0
         if command.text:
@@ -245,7 +375,6 @@ def _run(
             errors = counted.errors
             words += counted.reference_words
             wrong_words += errors
-        got = intents.recognize(transcript).name if wake.status != WAKE_MISSED else "(no turn)"
         if not command.intent:
             outcome = INTENT_UNLABELLED
         elif command.intent not in labels:
@@ -259,15 +388,16 @@ def _run(
                 reference=command.text,
                 expected_intent=command.intent,
                 wake_word=command.wake_word,
-                wake=wake.status,
-                wake_at_s=wake.at_s,
-                false_triggers=wake.false_triggers,
+                wake=wake,
+                wake_at_s=wake_at,
+                false_triggers=false_triggers,
                 transcript=transcript,
                 exact_match=exact,
                 word_errors=errors,
                 got_intent=got,
                 intent=outcome,
-                asr_ms=rounded(asr_ms, 1),
+                asr_ms=rounded(timed.seconds * 1000, 1),
+                groups=command.groups,
             )
         )
     with_text = [r for r in rows if r.exact_match is not None]
@@ -286,7 +416,27 @@ def _run(
         intent_accuracy=rounded(correct / len(scored)) if scored else 0.0,
         foreign_labels=sum(1 for r in rows if r.intent == INTENT_FOREIGN),
         unlabelled=sum(1 for r in rows if r.intent == INTENT_UNLABELLED),
+        groups=_group_scores(scored),
     )
+
+
+def _group_scores(scored: list[RowResult]) -> list[GroupScore]:
+    tally: dict[tuple[str, str], list[int]] = {}
+    for row in scored:
+        for column, value in row.groups.items():
+            counts = tally.setdefault((column, value), [0, 0])
+            counts[0] += 1
+            counts[1] += row.intent == INTENT_CORRECT
+    return [
+        GroupScore(
+            column=column,
+            value=value,
+            intents_scored=n,
+            intents_correct=ok,
+            intent_accuracy=rounded(ok / n),
+        )
+        for (column, value), (n, ok) in sorted(tally.items())
+    ]
 
 
 def render(report: E2eReport) -> list[str]:
@@ -303,6 +453,11 @@ def render(report: E2eReport) -> list[str]:
             f"(WER {run.wer:.1%})  intents {run.intents_correct}/{run.intents_scored} in our "
             f"label space; {run.foreign_labels} with a label outside it, {run.unlabelled} "
             "unlabelled"
+        )
+        lines.extend(
+            f"    {g.column} {g.value}: intents {g.intents_correct}/{g.intents_scored} "
+            f"({g.intent_accuracy:.1%})"
+            for g in run.groups
         )
         for r in run.rows:
             wake = f" wake {r.wake}" + (
