@@ -2,12 +2,17 @@
 
 Three passes, cheapest and surest first:
 1. clean the text the way recognizers write it (case, punctuation, fillers, wake-word leftovers)
-   and match it against the sentence templates with hassil;
+   and match it against the sentence templates with hassil; a match whose wildcard cannot hold
+   what the intent needs is passed over (`_acceptable`: "end the timer" is no timer named
+   "end the"), and templates for commands no skill serves ("play chess with me", "add milk to
+   the list", skills/out_of_scope.yaml) match as `answer`;
 2. if nothing matched, correct near-miss words against the templates' vocabulary (one edit) and
    match again;
 3. if still nothing, score cue words ("alarm" + "delete", "calendar" + "what") for the
    reminder, alarm, volume and podcast families, which people phrase in endless ways; a guard
-   keeps weather, stock, currency and trivia questions out, so they reach the language model.
+   keeps weather, stock, currency and trivia questions, and services no skill offers (travel,
+   mail, shopping lists, the home's devices, what is on in town), out, so they reach the
+   language model.
 Anything left is `Intent("answer", {"query": text})`.
 """
 
@@ -60,6 +65,8 @@ _LEAD_INS: Final = re.compile(
     r"|(?:i\s+(?:want|need|would\s+like|'d\s+like)\s+you\s+to)\s+"
     r"|(?:would\s+you\s+mind)\s+|go\s+ahead\s+and\s+|just\s+|quickly\s+|now\s+|so\s+|well\s+)+"
 )
+# Words recognizers write in two pieces.
+_SPLIT_WORDS: Final = re.compile(r"\b(?:up coming|to morrow|un mute|un pause|re schedule)\b")
 _TRAILERS: Final = re.compile(r"(?:\s+(?:for\s+me|thanks|thank\s+you|now\s+please|right\s+away))+$")
 
 
@@ -72,7 +79,7 @@ def clean(text: str) -> str:
     s = re.sub(r"[^\w\s':.-]|(?<!\d)\.|\.(?!\d)|(?<![a-z])-|-(?![a-z\d])|(?<!\w)'|'(?!\w)", " ", s)
     s = s.replace("-", " ").replace("_", " ")
     words = [_CONTRACTIONS.get(w, w) for w in s.split() if w not in _FILLERS]
-    s = " ".join(words)
+    s = _SPLIT_WORDS.sub(lambda m: m.group(0).replace(" ", ""), " ".join(words))
     for _ in range(3):
         before = s
         s = _WAKE_RE.sub("", s)
@@ -180,7 +187,7 @@ class IntentRecognizer:
         result = self._match(cleaned)
         if result is not None:
             return _to_intent(result, cleaned, 1.0)
-        if _OUT_OF_SCOPE.search(cleaned):
+        if _OUT_OF_SCOPE.search(cleaned) or _other_list(cleaned):
             return Intent(ANSWER, {"query": cleaned}, 1.0, source="fallback")
         fixed = self._correct(cleaned)
         if fixed != cleaned:
@@ -270,6 +277,8 @@ class IntentRecognizer:
         best: RecognizeResult | None = None
         best_key: tuple[int, int, int, int] | None = None
         for result in recognize_all(text, single):
+            if not _acceptable(result):
+                continue
             key = _score(result)
             if best_key is None or key < best_key:
                 best, best_key = result, key
@@ -279,6 +288,8 @@ class IntentRecognizer:
         best: RecognizeResult | None = None
         best_key: tuple[int, int, int, int] | None = None
         for result in recognize_all(text, self._intents):
+            if not _acceptable(result):
+                continue
             key = _score(result)
             if best_key is None or key < best_key:
                 best, best_key = result, key
@@ -333,6 +344,100 @@ def _score(result: RecognizeResult) -> tuple[int, int, int, int]:
             _PRIORITY.get(result.intent.name, 5))  # fmt: skip
 
 
+def _acceptable(result: RecognizeResult) -> bool:
+    """False for a template match whose wildcard cannot hold what the intent needs: a timer
+    with no length that does not start like a request for one ("end the timer", "how much
+    longer on the timer"), a volume level that is no level ("volume mute"), a time zone
+    nobody has ("the cooking time")."""
+    name = result.intent.name
+    meta = result.intent_metadata or {}
+    captured = {
+        e.name: str(e.text if e.is_wildcard else e.value).strip() for e in result.entities_list
+    }
+    if name == "timer.start":
+        if any(
+            timeexpr.parse_duration(captured[k]) for k in ("duration", "name") if captured.get(k)
+        ):
+            return True
+        return _TIMER_REQUEST.match(str(result.original_text or "").strip()) is not None
+    if meta.get("level_check") and captured.get("level"):
+        return _level(captured["level"]) is not None
+    if meta.get("known_place"):
+        from skills.clock import zone_for
+
+        place = captured.get("place", "")
+        return len(place.split()) <= 3 and zone_for(place) is not None
+    if meta.get("time_check") and timeexpr.find(captured.get("body", "")) is None:
+        return False
+    if meta.get("out_of_scope_check") and _OUT_OF_SCOPE.search(str(result.original_text or "")):
+        return False
+    if name == "summarize" and len(captured.get("target", "").split()) > 6:
+        return False  # "sum up all the things i could do to be happier" is a question
+    if name == "podcast.play" and re.search(
+        r"\b(games?|with me|with us)\b", captured.get("podcast", "")
+    ):
+        return False  # "play my football game", "play cards with me"
+    if name == "reminder.cancel" and re.search(
+        r"\b(reschedule|postpone|move it|push it|put it off)\b", str(result.original_text or "")
+    ):
+        return False  # cancel and reschedule: a change, which is reminder.create
+    if name == "time.query" and len(captured.get("place", "").split()) > 4:
+        return False  # "the time in india when the time in us is twelve pm": a conversion
+    said = str(result.original_text or "")
+    if (
+        name in ("reminder.list", "reminder.create", "reminder.cancel")
+        and (_ELSEWHERE.search(said) or _other_list(said))
+        and not _has(r"(remind|reminder|remember|forget)", said)
+    ):
+        return False  # "events happening in milan", "add eggs to my list"; not "remind me to..."
+    if meta.get("date_check") and captured.get("date"):
+        return _is_date(captured["date"])
+    return True
+
+
+@lru_cache(maxsize=256)
+def _is_date(text: str) -> bool:
+    """Whether `text` names a day the time skill can find ("the 24th", "next friday",
+    "christmas"), not a thing that merely has a date ("my friend's party")."""
+    from datetime import UTC, datetime
+
+    from skills.clock import holiday
+
+    now = datetime(2000, 1, 3, tzinfo=UTC)
+    if holiday(text, now.date()) is not None:
+        return True
+    rest, span = timeexpr.split(text)
+    if span is None or any(w not in _FUNCTION_WORDS for w in rest.split()):
+        return False  # "rainy in this week": a date inside something else
+    parsed = timeexpr.parse(text, now)
+    return parsed is not None and parsed.when is not None
+
+
+def _other_list(text: str) -> bool:
+    """A list no skill keeps ("add eggs to the list"), not the list of reminders."""
+    return _THING_LIST.search(text) is not None and not _has(
+        r"(reminders?|alarms?|events?|appointments?|meetings?|timers?|podcasts?|episodes?)", text
+    )
+
+
+# What goes on in the world rather than in the user's calendar: "events happening in milan",
+# "concerts near me", "what's on in town tonight".
+_ELSEWHERE: Final = re.compile(
+    r"\b(near me|nearby|around here|in town|local|in my (?:area|city|location|neighbou?rhood))\b"
+    r"|\b(?:events?|concerts?|shows?|exhibits?|exhibitions?|festivals?|fairs?|gigs?|things to do)"
+    r" (?:are |is )?(?:happening|going on|taking place|on|scheduled) (?:in|at|near|around) "
+    r"(?!(?:the )?(?:morning|afternoon|evening|night|weekend|week|month)\b|this\b|next\b|"
+    r"today\b|tomorrow\b|tonight\b|\d|my\b)"
+    r"|\b(?:what's|what is|whats) (?:going on|happening) (?:in|at|around) "
+    r"(?!my\b|the (?:morning|afternoon|evening)\b|this\b|next\b|today\b|tomorrow\b|tonight\b)"
+)
+
+# How a request for a timer starts when it does not say how long ("set a pasta timer").
+_TIMER_REQUEST: Final = re.compile(
+    r"^(?:set|set up|make|create|add|put|start|begin|run|program|i need|i want|i'd like|"
+    r"give me|new|another|timer|countdown|count down)\b"
+)
+
 # Ties between templates of equal strength go to the intent that is cheaper to get wrong.
 _PRIORITY: Final = {"stop": 0, "timer.cancel": 1, "timer.status": 1, "timer.start": 2,
                     "alarm.set": 3, "reminder.cancel": 3, "reminder.list": 4}  # fmt: skip
@@ -349,8 +454,37 @@ def _to_intent(
             value = value.strip()
         raw[entity.name] = value
     wild = any(e.is_wildcard for e in result.entities_list)
+    if name == ANSWER:  # skills/out_of_scope.yaml: a command no skill serves
+        return Intent(ANSWER, {"query": text}, confidence, source=source)
+    name = _retarget(name, raw)
     slots = _shape_slots(name, raw, text)
+    if name == "reminder.create" and _WAKE_UP.match(str(slots.get("text") or "")):
+        # "set a reminder to wake up at 6": an alarm
+        name, slots = "alarm.set", {k: v for k, v in slots.items() if k != "text"}
     return Intent(name, slots, confidence * (0.95 if wild else 1.0), source=source)
+
+
+# "to 3", "at level 7", "20 percent": a level; "by 2", "two notches": a step from where it is.
+_TO_LEVEL: Final = re.compile(r"^(?:to|at|up to|down to)\b|\b(?:level|percent)\b")
+_BY_STEPS: Final = re.compile(r"^by\b|\b(?:notch|notches|steps?|points?|levels|clicks?|bars?)\b")
+
+
+_WAKE_UP: Final = re.compile(r"^(?:(?:i|we) (?:need|have|want) to |to |me to )?(?:wake|get) up$")
+
+
+def _retarget(name: str, raw: Mapping[str, Any]) -> str:
+    """The intent a template's words say once its slots are read: "turn it down to 3" names
+    a level, so it is volume.set, not volume.down."""
+    if name in ("volume.up", "volume.down"):
+        said = str(raw.get("level") or "").strip()
+        if (
+            said
+            and _TO_LEVEL.search(said)
+            and not _BY_STEPS.search(said)
+            and _level(said) is not None
+        ):
+            return "volume.set"
+    return name
 
 
 def _shape_slots(name: str, raw: dict[str, Any], text: str) -> dict[str, Any]:
@@ -395,8 +529,21 @@ def _shape_slots(name: str, raw: dict[str, Any], text: str) -> dict[str, Any]:
         back = re.search(r"\b(back|backwards?|rewind)\b", text) is not None
         return {"seconds": -seconds if back else seconds}
     if name in ("volume.set", "volume.up", "volume.down"):
-        level = _level(str(raw.get("level") or ""))
-        return {"level": level} if level is not None else {}
+        said = str(raw.get("level") or "")
+        level = _level(said)
+        if level is None:
+            return {}
+        if name != "volume.set" and _BY_STEPS.search(said) and isinstance(level, int):
+            return {"by": level}  # "turn it up by 2", "down two notches"
+        return {"level": level}
+    if name.startswith("media."):
+        return {k: v for k, v in raw.items() if k not in ("any", "device")}
+    if name == "reminder.list":
+        slots = {k: v for k, v in raw.items() if k != "any"}
+        kind = _list_kind(text)
+        if kind:
+            slots["kind"] = kind
+        return slots
     if name == "reminder.cancel":
         slots = {}
         if re.search(r"\b(all|every|everything|clear|wipe|empty)\b", text):
@@ -418,6 +565,16 @@ def _shape_slots(name: str, raw: dict[str, Any], text: str) -> dict[str, Any]:
         slots["what"] = "both" if date and time else "date" if date else "time"
         return slots
     return {k: v for k, v in raw.items() if k not in ("any", "body2")}
+
+
+def _list_kind(text: str) -> str | None:
+    """`alarm` when a question about the schedule asks only about alarms ("is my alarm set",
+    "when do i wake up"), so the reply lists the alarms; None for everything else."""
+    alarms = re.search(r"\b(alarms?|wake ?up|waking up|wakeup|get up|getting up)\b", text)
+    others = re.search(
+        r"\b(reminders?|events?|meetings?|appointments?|calendar|schedule|agenda|plans?)\b", text
+    )
+    return "alarm" if alarms and not others else None
 
 
 def _reminder_slots(body: str) -> dict[str, Any]:
@@ -520,6 +677,22 @@ _OUT_OF_SCOPE: Final = re.compile(
     r"currency|currencies|dollars?|euros?|yen|pounds?|rupees?|bitcoin|convert|conversion|"
     r"rate|rates|jokes?|funny|recipe|define|definition|meaning|spell|calculate|plus|minus|"
     r"divided|square root|news|sunset|sunrise)\b"
+    # Services no skill offers: travel and rides, food orders, mail and social media, shopping
+    # and to-do lists, games, the home's devices, what goes on around town.
+    r"|\b(taxis?|cabs?|uber|lyft|trains?|flights?|planes?|airlines?|airport|bus|buses|subway|"
+    r"tickets?|traffic|commute|hotels?|takeaway|takeout|take out|delivery|deliver\w*|"
+    r"restaurants?|order|ordering|e ?mails?|inbox|tweets?|twitter|facebook|instagram|"
+    r"whatsapp|linkedin|social media|text messages?|sms|playlists?|chess|poker|"
+    r"solitaire|sudoku|crossword|lights?|lamps?|bulbs?|thermostat|heating|heater|"
+    r"air conditioning|vacuum\w*|coffee|kettle|plugs?|sockets?|blinds|curtains|near me|"
+    r"nearby|around here|in town|local)\b"
+    r"|\b(new contact|contacts|address book|phone book)\b"
+)
+# A shopping or to-do list (no skill keeps one): "add milk to my list", "what's on the list";
+# not "list my alarms" nor "show me a list of my reminders".
+_THING_LIST: Final = re.compile(
+    r"\b(shopping|grocery|groceries|to do|todo|wish|contact|packing|reading|bucket) lists?\b"
+    r"|(?<!^)(?<!\bme )(?<!\bus )\blists?\b(?! (?:my|all|the|me|upcoming|out|everything)\b)"
 )
 _CAL: Final = (
     r"(calendar|schedule[ds]?|meetings?|events?|appointments?|agenda|reminders?|diary|alerts?|"
@@ -536,12 +709,34 @@ _DELETE: Final = (
 _QUERY: Final = (
     r"(what|what's|whats|when|which|who|where|do i|did i|have i|am i|is there|are there|any|show|"
     r"list|tell|check|upcoming|next|pending|how many|is my|is the|are my|details|look like|"
-    r"coming up|info|information|report|my)"
+    r"coming up|info|information|report|my|let me know|provide|have you|did you|you have set)"
 )
 _INTENTION: Final = re.compile(
     r"^(?:i (?:want|need|have|would like|'d like|plan|am going|'m going) to|i'll be|i will be|"
+    r"i (?:need|want|would like|'d like) (?:a|an|another) |"
     rf"(?:please )?{_CREATE}\b)"
 )
+# Changing an entry is, in our label space, making it anew: "move my meeting to friday",
+# "make the lunch event repeat every week".
+_MODIFY: Final = (
+    r"(alter|change|update|modify|edit|move|reschedule|postpone|push back|bring forward|shift|"
+    r"repeat|extend|rename)"
+)
+_ASKS: Final = re.compile(
+    r"^(?:what|what's|whats|when|which|who|where|how|do|did|does|is|are|have|has|can|could)\b"
+)
+# "mark friday as my day off", "today is flagged as a holiday": a day noted in the calendar.
+_MARK_AS: Final = re.compile(r"\b(?:mark|marked|flag|flagged)\b.* as (?:my|a|an|the)\b")
+# "is friday a holiday", "is this week bin collection week": what a day holds, in the calendar.
+_DAY_IS: Final = re.compile(
+    r"^is (?:today|tomorrow|this week|next week|this weekend|next weekend|"
+    r"(?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)) "
+    r"(?:(?:a|an|the|my|our) )?(?:\w+ ){0,2}(?:day|week|weekend|holiday|day off)$"
+)
+_ONE_ENTRY: Final = r"(meeting|event|appointment|calendar event|notification|call)"
+_MANY_ENTRIES: Final = r"(meetings|events|appointments|notifications|calls)"
+# Asking about something on a date ("details about the concert on tuesday") asks the calendar.
+_ABOUT: Final = r"(details|information|info|more) (about|on|of|for)"
 _PLAN: Final = re.compile(
     r"^(?:i (?:want|need|would like|'d like) to )?"
     r"(?:add|schedule|book|set up|arrange|organi[sz]e)\b"
@@ -562,46 +757,103 @@ def _has(pattern: str, text: str) -> bool:
 
 
 def _keyword_intent(text: str) -> str | None:
-    if _OUT_OF_SCOPE.search(text):
+    if _OUT_OF_SCOPE.search(text) or _other_list(text) or _ELSEWHERE.search(text):
         return None
     if _has(r"(podcasts?|episodes?)", text):
+        # "what is a podcast", "recommend a good podcast" are questions, not "play"
+        asks = _ASKS.search(text) or _has(r"(recommend|suggest|explain|define)", text)
+        if asks and not _has(r"(play|listen|put on|start|resume|hear)", text):
+            return None
         return "podcast.play"
-    if _has(r"(volume|speakers?)", text):
-        if _has(r"(up|increase|raise|louder|higher|max|loud)", text):
-            return "volume.up"
-        if _has(r"(down|decrease|lower|reduce|quieter|softer|low)", text):
-            return "volume.down"
-        if _has(r"(mute|off|silence)", text):
-            return "volume.mute"
+    volume = _volume_keyword(text)
+    if volume is not None:
+        return volume
     alarm = _has(_ALARM, text)
     cal = _has(_CAL, text)
     intends = _INTENTION.search(text) is not None
+    if (alarm or cal) and _has(_MODIFY, text) and not _ASKS.search(text):
+        return "reminder.create" if cal else "alarm.set"
     if (alarm or cal) and _has(_DELETE, text):
         return "reminder.cancel"
     if alarm:
         return "reminder.list" if _has(_QUERY, text) and not intends else "alarm.set"
     if _has(r"(remind|remember|reminder)", text) and not _has(r"(do i|any|what|which)", text):
         return "reminder.create"
+    span = timeexpr.find(text)
     if cal:
-        if intends:
+        if intends or _MARK_AS.search(text):
             return "reminder.create"
-        return "reminder.list" if _has(_QUERY, text) else None
+        if _has(_CREATE, text) and not _has(_QUERY, text):
+            return "reminder.create"  # "dentist on monday, put it in the calendar"
+        if _has(_QUERY, text):
+            return "reminder.list"
+        one_entry = _has(_ONE_ENTRY, text) and not _has(_MANY_ENTRIES, text)
+        if one_entry and (span is not None or _has("with", text)):
+            return "reminder.create"  # "lunch meeting with ana at noon"
+        return None
+    if _MARK_AS.search(text):
+        return "reminder.create"
     if _PLAN.search(text):
         return "reminder.create"
-    if _EVENT_START.search(text):
+    if _EVENT_START.search(text) or _DAY_IS.search(text):
         return "reminder.list"
-    span = timeexpr.find(text)
+    if span is not None and _has(_ABOUT, text):
+        return "reminder.list"
     if span is not None and _has(_DELETE, text) and re.match(rf"^{_DELETE}\b", text):
         return "reminder.cancel"
-    if span is not None and (intends or any(k.startswith("recur") for k in span.kinds)):
+    timed = span is not None and span.text.strip() not in ("now", "right now")
+    if timed and (intends or any(k.startswith("recur") for k in span.kinds)):  # type: ignore[union-attr]
         # "i want to meet sara tomorrow", "add my practice on feb 4 at 2 pm"
         return "reminder.create"
+    return None
+
+
+_ASK_UP: Final = (
+    r"((turn|crank|pump|bring|put) (it|the \w+|\w+) up|turn up|increase|raise|boost|louder)"
+)
+_ASK_DOWN: Final = (
+    r"((turn|bring|put|take) (it|the \w+|\w+) down|turn down|decrease|lower|reduce|quieter|softer)"
+)
+_TOO_LOUD: Final = r"too (loud|noisy)"
+_TOO_QUIET: Final = r"too (quiet|soft|low|faint)"
+
+
+def _volume_keyword(text: str) -> str | None:
+    """Volume said in words the templates do not hold, often in two clauses ("it's too
+    loud, turn it down"): what the user asks for beats how they describe it."""
+    about_volume = _has(r"(volume|speakers?|sound|audio)", text) or _has(
+        rf"(turn it (up|down)|{_TOO_LOUD}|{_TOO_QUIET})", text
+    )
+    if not about_volume:
+        return None
+    if _has(r"(unmute|un mute)", text):
+        return "volume.up"
+    if _has(r"(mute|silence|silent)", text):
+        return "volume.mute"
+    if _has(_ASK_UP, text):
+        return "volume.up"
+    if _has(_ASK_DOWN, text):
+        return "volume.down"
+    if _has(_TOO_LOUD, text):
+        return "volume.down"
+    if _has(_TOO_QUIET, text) or _has(r"(up|higher|max|loud)", text):
+        return "volume.up"
+    if _has(r"(down|low)", text):
+        return "volume.down"
+    if _has(r"off", text):
+        return "volume.mute"
     return None
 
 
 def _keyword_slots(name: str, text: str) -> dict[str, Any]:
     if name == "reminder.create":
         return _reminder_slots(text)
+    if name == "alarm.set":
+        span = timeexpr.find(text)
+        return {"when": span.text} if span is not None else {}
+    if name == "reminder.list":
+        kind = _list_kind(text)
+        return {"kind": kind} if kind else {}
     return {}
 
 

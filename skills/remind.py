@@ -96,7 +96,7 @@ class RemindSkill:
             case "timer.cancel":
                 await self._timer_cancel(intent, ctx)
             case "reminder.list":
-                await self._list(ctx)
+                await self._list(ctx, alarms_only=intent.slots.get("kind") == "alarm")
             case "reminder.cancel":
                 await self._cancel(intent, ctx)
             case _:
@@ -165,16 +165,24 @@ class RemindSkill:
         ctx.jobs.reschedule(job.id, ctx.now() + length)
         await ctx.say(f"Snoozed for {timeexpr.say_duration(length.total_seconds())}.")
 
-    async def _list(self, ctx: SkillContext) -> None:
-        jobs = [j for j in ctx.jobs.pending() if j.kind != "timer"]
+    async def _list(self, ctx: SkillContext, *, alarms_only: bool = False) -> None:
+        """What is coming up; only the alarms when the question was about alarms ("is my
+        alarm set?", "when do I wake up?")."""
+        wanted = ("alarm",) if alarms_only else ("alarm", "reminder")
+        jobs = [j for j in ctx.jobs.pending() if j.kind in wanted]
         now = ctx.now()
         if not jobs:
-            await ctx.say("You have no reminders or alarms.")
+            await ctx.say(
+                "You have no alarms set." if alarms_only else "You have no reminders or alarms."
+            )
             return
         jobs.sort(key=lambda j: j.due)
         spoken = [_describe(j, now) for j in jobs[:_MAX_LISTED]]
         more = f", and {len(jobs) - _MAX_LISTED} more" if len(jobs) > _MAX_LISTED else ""
-        noun = "thing" if len(jobs) == 1 else "things"
+        if alarms_only:
+            noun = "alarm" if len(jobs) == 1 else "alarms"
+        else:
+            noun = "thing" if len(jobs) == 1 else "things"
         await ctx.say(f"You have {len(jobs)} {noun}: " + "; ".join(spoken) + more + ".")
         await ctx.display("\n".join(f"#{j.id} {_describe(j, now)}" for j in jobs))
 

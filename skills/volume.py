@@ -1,8 +1,9 @@
 """Skill "volume": louder, quieter, a level, mute. One level for replies and podcasts alike.
 
-Levels run 0-10; a level above 10 is read as a percentage ("fifty percent" is 5). Turning the
-volume up or setting it unmutes. While muted, replies are silent, so "mute" is confirmed on the
-display only.
+Levels run 0-10; a level above 10 is read as a percentage ("fifty percent" is 5). A step
+("turn it up by 3": slot `by`) moves from the current level; without one, up and down move by
+`STEP`. Turning the volume up or setting it unmutes. While muted, replies are silent, so
+"mute" is confirmed on the display only.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class VolumeSkill:
             return
         if asked is None:
             was = volume.level if not volume.muted else 0
-            asked = was + STEP if intent.name == "volume.up" else was - STEP
+            step = _level(intent.slots.get("by")) or STEP
+            asked = was + step if intent.name == "volume.up" else was - step
             if volume.muted and intent.name == "volume.up":
                 asked = max(volume.level, STEP)  # "unmute": back to where it was
         level = volume.set(asked)

@@ -1,10 +1,13 @@
 """`eval intents` (and `intent --eval`): the intent recognizer on labelled text.
 
-A set is JSONL, one `{"text": ..., "intent": ...}` per line, labels from the label space in
-../shared/DESIGN.md (or an intent a loaded sentence file defines). Rows labelled `answer` are
-out of scope: the recognizer must fall back to the language model on them, never fire a skill.
-Rows with an unknown label, no text, or broken JSON are reported with their line number and
-left out; the rest is scored.
+A set is JSONL, one `{"text": ..., "intent": ...}` per line (or a TSV table with `text` and
+`intent` columns), labels from the label space in ../shared/DESIGN.md (or an intent a loaded
+sentence file defines). Sets labelled in another project's label space (SLURP, Fluent Speech
+Commands) are mapped onto ours by `label_maps`, which documents every choice; rows whose label
+has no counterpart there are counted as not scored. Rows labelled `answer` are out of scope:
+the recognizer must fall back to the language model on them, never fire a skill. Rows with an
+unknown label, no text, or broken JSON are reported with their line number and left out; the
+rest is scored.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from assistant.evaluate.data import EvalError, Problem, percentile, read_jsonl, rounded
+from assistant.evaluate import label_maps
+from assistant.evaluate.data import (
+    EvalError,
+    Problem,
+    percentile,
+    read_jsonl,
+    read_table,
+    rounded,
+)
 from skills.intents import ANSWER, IntentRecognizer
 
 LABEL_SPACE: Final = frozenset(
@@ -60,6 +71,10 @@ class IntentReport:
     latencies_ms: list[float]
     misses: list[Miss]
     problems: list[Problem] = field(default_factory=list)
+    # Rows of a foreign label space mapped onto ours: how many, and how many per source label
+    # were left out because that label has no counterpart here (see `label_maps`).
+    mapped: int = 0
+    not_scored: dict[str, int] = field(default_factory=dict)
 
 
 def default_recognizer(
@@ -82,16 +97,37 @@ def load_rows(
     path: Path, labels: frozenset[str]
 ) -> tuple[list[tuple[int, str, str]], list[Problem]]:
     """(line, text, intent) of every usable row, and a problem for every other one."""
+    rows, problems, _mapped, _not_scored = load_set(path, labels)
+    return rows, problems
+
+
+def load_set(
+    path: Path, labels: frozenset[str]
+) -> tuple[list[tuple[int, str, str]], list[Problem], int, Counter[str]]:
+    """`load_rows`, plus how many rows were mapped from a foreign label space and how many
+    per source label were left out as having no counterpart in ours."""
     rows: list[tuple[int, str, str]] = []
     problems: list[Problem] = []
-    for line, value in read_jsonl(path):
+    mapped = 0
+    not_scored: Counter[str] = Counter()
+    for line, value in _read_rows(path):
         if isinstance(value, Problem):
             problems.append(value)
             continue
-        text, intent = value.get("text"), value.get("intent")
+        text = value.get("text")
         if not isinstance(text, str) or not text.strip():
             problems.append(Problem(path=str(path), line=line, message="no text"))
-        elif not isinstance(intent, str) or not intent.strip():
+            continue
+        foreign = label_maps.map_row(value, labels)
+        if foreign is not None:
+            mapped += 1
+            if foreign.label is None:
+                not_scored[foreign.source] += 1
+            else:
+                rows.append((line, text, foreign.label))
+            continue
+        intent = value.get("intent")
+        if not isinstance(intent, str) or not intent.strip():
             problems.append(Problem(path=str(path), line=line, message="no intent label"))
         elif intent not in labels:
             problems.append(
@@ -99,12 +135,24 @@ def load_rows(
             )
         else:
             rows.append((line, text, intent))
-    return rows, problems
+    return rows, problems, mapped, not_scored
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict[str, Any] | Problem]]:
+    """Every row in line order: a JSONL object or TSV row as a dict, or why it is unusable."""
+    if path.suffix.lower() in (".tsv", ".tab"):
+        table, bad = read_table(path, required=["text", "intent"])
+        found: list[tuple[int, dict[str, Any] | Problem]] = [
+            (row.line, dict(row.fields)) for row in table
+        ]
+        found += [(p.line, p) for p in bad]
+        return sorted(found, key=lambda item: item[0])
+    return list(read_jsonl(path))
 
 
 def evaluate(path: Path, recognizer: IntentRecognizer | None = None) -> IntentReport:
     recognizer = recognizer or default_recognizer()
-    rows, problems = load_rows(path, known_labels(recognizer))
+    rows, problems, mapped, not_scored = load_set(path, known_labels(recognizer))
     if not rows:
         raise EvalError(
             f"{path}: no row could be scored"
@@ -154,6 +202,8 @@ def evaluate(path: Path, recognizer: IntentRecognizer | None = None) -> IntentRe
         latencies_ms=latencies,
         misses=misses,
         problems=problems,
+        mapped=mapped,
+        not_scored=dict(sorted(not_scored.items())),
     )
 
 
@@ -167,6 +217,17 @@ def render(report: IntentReport, *, show_misses: int = 0) -> list[str]:
         "utterance",
         f"{'intent':<22}{'precision':>10}{'recall':>8}{'support':>9}",
     ]
+    if report.mapped:
+        skipped = sum(report.not_scored.values())
+        lines.insert(
+            1,
+            f"labels mapped onto ours: {report.mapped} rows, {skipped} of them not scored"
+            + (
+                " (" + ", ".join(f"{k} {n}" for k, n in report.not_scored.items()) + ")"
+                if skipped
+                else ""
+            ),
+        )
     for s in report.per_intent:
         lines.append(f"{s.intent:<22}{s.precision:>10.2f}{s.recall:>8.2f}{s.support:>9}")
     if show_misses:
