@@ -53,6 +53,10 @@ TAP_PRE_ROLL_S = 0.16  # audio kept from before a tap: more than a tap's trip ov
 # keeps its first word; the phrase is then taken out of the transcript. The bundled phrases
 # last 0.5-0.9 s and fire 0.08-0.24 s after they end (bench pipeline); 1.6 s holds both.
 WAKE_LOOKBACK_S = 1.6
+# The detection can come before the phrase has quite ended; speech this soon after it is the
+# phrase's tail, not the start of the command (else a pause after "hey jarvis" ends the turn
+# on the phrase alone).
+WAKE_TAIL_S = 0.3
 _WORD_RE = re.compile(r"[a-z']+")
 
 
@@ -131,6 +135,8 @@ class _Capture:
     wake_phrase: str | None = None  # said at the start of the audio: not part of the command
     follow_up: bool = False  # opened by speech in a follow-up window, not by wake word or tap
     end_reason: str | None = None  # why the utterance ended ("silence", "max_length", ...)
+    ended_at: float = 0.0  # audio time the utterance ended
+    resumed: bool = False  # heard only the wake phrase, then listened on for the command
     speech_start: float | None = None
     last_speech: float | None = None
     speculation: asyncio.Task[str] | None = None
@@ -477,6 +483,8 @@ class Pipeline:
         for i, is_speech in enumerate(speech):
             t = self._pos - (len(speech) - 1 - i) * frame_s
             if is_speech:
+                if cap.speech_start is None and cap.wake_phrase and t - cap.opened_at < WAKE_TAIL_S:
+                    continue
                 if cap.speech_start is None:
                     cap.speech_start = t - frame_s
                     self.emit(ev.SpeechStarted)
@@ -568,6 +576,7 @@ class Pipeline:
         if cap is None:
             return
         cap.end_reason = reason
+        cap.ended_at = self._pos
         if reason is None:
             self.emit(ev.NoSpeech)
         else:
@@ -636,7 +645,7 @@ class Pipeline:
 
     async def _run_turn(self, cap: _Capture) -> None:
         rehearsal, cap.rehearsal = cap.rehearsal, None
-        answered = False
+        answered = resumed = False
         try:
             text: str | None = None
             if cap.speculation is not None:
@@ -648,6 +657,9 @@ class Pipeline:
             if text is None:
                 text = await self._transcribe_capture(cap)
                 self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
+            if not text.strip() and self._listen_on(cap):
+                resumed = True  # the same turn goes on
+                return
             if not text.strip():
                 self.emit(ev.NoSpeech)
             elif cap.follow_up and not self._addressed(text, cap):
@@ -668,12 +680,33 @@ class Pipeline:
                 rehearsal.cancel()  # unused, or barged in on: stop the model
             if self._mode is _Mode.BUSY:
                 self._mode = _Mode.WAKE
-            self.emit(ev.TurnEnded)
+            if not resumed:
+                self.emit(ev.TurnEnded)
         # Only a real exchange earns a follow-up window: after silence, a cut-off monologue or
         # talk that was not for us, waiting without the wake word only invites false turns
         # (one wake word then 60 s of background talk used to give four more turns).
         if answered and cap.end_reason != "max_length":
             self._open_follow_up()
+
+    def _listen_on(self, cap: _Capture) -> bool:
+        """After a wake word, speech that was only the phrase's tail ("hey jarvis ... what
+        time is it", the detection fired before the phrase quite ended) is not the command:
+        listen on for it, once, keeping the audio so far and what came while it was
+        transcribed."""
+        if not cap.wake_phrase or cap.resumed or self._mode is not _Mode.BUSY:
+            return False
+        since = self._recent(self._pos - cap.ended_at) if self._pos > cap.ended_at else []
+        self._capture = _Capture(
+            opened_at=self._pos,
+            audio=[*cap.audio, *since],
+            purpose="turn",
+            wake_phrase=cap.wake_phrase,
+            resumed=True,
+        )
+        self._vad_rest = np.zeros(0, dtype=np.int16)
+        self._engines_vad_reset()
+        self._mode = _Mode.CAPTURE
+        return True
 
     def _addressed(self, text: str, cap: _Capture) -> bool:
         """Was speech in a follow-up window said to the assistant? A command a skill knows is;

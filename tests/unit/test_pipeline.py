@@ -11,7 +11,7 @@ import pytest
 
 from assistant import events as ev
 from assistant.config import DialogSettings, VadSettings
-from assistant.pipeline import Engines, Pipeline, is_stop_phrase
+from assistant.pipeline import WAKE_TAIL_S, Engines, Pipeline, is_stop_phrase
 from models.protocols import Pcm
 from skills.sdk import Intent
 from tests.unit.basic_handler import BasicHandler
@@ -185,7 +185,8 @@ async def test_speculation_discarded_when_speech_resumes() -> None:
     # What was transcribed holds the speech after the pause, not only the part before it.
     assert asr.seconds[-1] >= 0.5 + 0.3 + 0.5
     ended = next(e for e in events if isinstance(e, ev.SpeechEnded))
-    assert ended.speech_s == pytest.approx(1.3 + 0.4, abs=0.1)
+    # Speech counts from the end of the wake phrase's tail.
+    assert ended.speech_s == pytest.approx(1.3 + 0.4 - WAKE_TAIL_S, abs=0.1)
 
 
 class BlockingSink(RecordingSink):
@@ -582,3 +583,33 @@ async def test_no_follow_up_window_after_a_cut_off_monologue() -> None:
     await pipeline.run(ListSource(long), realtime=False)
     assert next(e for e in events if isinstance(e, ev.SpeechEnded)).reason == "max_length"
     assert not any(isinstance(e, ev.FollowUpOpened) for e in events)
+
+
+async def test_a_pause_after_the_phrase_waits_for_the_command() -> None:
+    """The detection fired before the phrase ended: its tail is not the command."""
+    pipeline, events, _ = build({})
+    asr = PhraseAsr({5: "", 1: "what time is it"})  # 5: the tail of the phrase
+    pipeline._engines = Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    audio = [
+        *chunks_of(WAKE, 0.08),
+        *chunks_of(SPEECH + 5, 0.48),
+        *chunks_of(SILENCE, 0.64),
+        *chunks_of(SPEECH + 1, 1.0),
+        *chunks_of(SILENCE, 1.0),
+    ]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert [e.trigger for e in events if isinstance(e, ev.TurnStarted)] == ["wake"]
+    assert not any(isinstance(e, ev.NoSpeech) for e in events)
+    assert [e.name for e in events if isinstance(e, ev.IntentRecognized)] == ["time.query"]
+    assert kinds(events).count("turn_ended") == 1
+
+
+async def test_only_the_phrase_and_then_nothing_ends_the_turn() -> None:
+    pipeline, events, _ = build({})
+    asr = PhraseAsr({5: ""})
+    pipeline._engines = Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    audio = [*chunks_of(WAKE, 0.08), *chunks_of(SPEECH + 5, 0.48), *chunks_of(SILENCE, 3.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert "no_speech" in kinds(events)
+    assert kinds(events).count("turn_ended") == 1
+    assert not any(isinstance(e, ev.IntentRecognized) for e in events)
