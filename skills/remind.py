@@ -140,7 +140,8 @@ class RemindSkill:
                 if not answer:
                     return None
                 when = answer
-            expr = timeexpr.parse(when, ctx.now())
+            # An alarm is for waking: "6 tomorrow" is 6 am, whatever words came with it.
+            expr = timeexpr.parse(when, ctx.now(), waking=(kind == "alarm") or None)
             if expr is None or expr.when is None:
                 question = "Sorry, I didn't understand the time. When?"
                 when = ""

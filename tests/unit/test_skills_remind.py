@@ -93,6 +93,23 @@ async def test_wake_me_up_at_a_time_tomorrow(h: Harness) -> None:
     assert job.due == datetime(2024, 3, 7, 7, 0, tzinfo=BERLIN), h.said
 
 
+@pytest.mark.parametrize(
+    ("said", "hour"),
+    [
+        ("set an alarm for 6 tomorrow", 6),
+        ("alarm for 7 tomorrow", 7),
+        ("set an alarm for 6 pm tomorrow", 18),
+        ("remind me at 6 tomorrow to call mom", 18),  # a reminder keeps the evening
+    ],
+)
+async def test_an_alarm_without_am_or_pm_is_for_the_morning(
+    h: Harness, said: str, hour: int
+) -> None:
+    await h.host.handle_text(said)
+    (job,) = h.store.jobs()
+    assert job.due == datetime(2024, 3, 7, hour, 0, tzinfo=BERLIN), h.said
+
+
 async def test_reminder_is_stored_then_fires(h: Harness) -> None:
     intent = await h.host.handle_text("hey jarvis remind me in ten minutes to call mom")
     assert intent.name == "reminder.create"
