@@ -308,3 +308,41 @@ def test_match_agrees_with_the_scores_of_every_intent() -> None:
             ranked[1][0],
             pytest.approx(ranked[1][1][0]),
         )
+
+
+def _fake_intents(sentence_file: Path) -> IntentRecognizer:
+    return IntentRecognizer.load([sentence_file], embedder=BagOfWords(), threshold=0.5)
+
+
+def test_intent_json_says_which_pass_decided_and_what_the_fallback_saw(
+    sentence_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from assistant import cli_skills, engines
+
+    monkeypatch.setenv("SOTTOVOCE_HOME", str(sentence_file.parent))  # no user config read
+    monkeypatch.setattr(engines, "load_intents", lambda *_a, **_k: _fake_intents(sentence_file))
+    assert cli_skills.main(["intent", "--json", "to", "timer", "for", "20", "minutes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["intent"], out["source"]) == ("timer.start", "semantic")
+    assert out["slots"] == {"duration": "20 minutes"}
+    assert out["semantic"]["intent"] == "timer.start" and out["semantic"]["accepted"]
+    assert out["confidence"] == pytest.approx(out["semantic"]["score"], abs=1e-3)
+    assert cli_skills.main(["intent", "what is the capital of france"]) == 0
+    assert capsys.readouterr().out.startswith("answer (fallback")
+
+
+def test_bench_intents_reports_each_pass(
+    sentence_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant import bench_intents
+    from assistant.config import Settings
+
+    monkeypatch.setattr(bench_intents, "load_intents", lambda _s: _fake_intents(sentence_file))
+    report = bench_intents.run(Settings(), repeat=1)
+    assert report["semantic"] and report["examples"] > 0
+    assert report["all"]["n"] == report["utterances"] == len(bench_intents.sentences())
+    assert set(report["by_source"]) <= {"template", "corrected", "keyword", "semantic", "fallback"}
+    assert report["cpu_all"]["median_ms"] >= 0 and report["machine"]["cores"]
+    assert any(line.startswith("semantic") for line in bench_intents.render(report))
