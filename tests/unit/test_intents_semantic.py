@@ -228,7 +228,7 @@ def test_run_loads_no_model_when_the_fallback_is_off(monkeypatch: pytest.MonkeyP
     def boom(**_kwargs: object) -> None:
         raise AssertionError("the embedding model must not load")
 
-    monkeypatch.setattr(engines.embeddings, "load", boom)
+    monkeypatch.setattr("models.embeddings.load", boom)
     off = replace(Settings(), "intent", semantic=False)
     assert engines.load_intents(off).semantic is None
     assert engines.load_intents(Settings(), semantic=False).semantic is None
@@ -246,7 +246,7 @@ def test_missing_packages_degrade_with_a_warning(
     def missing(**_kwargs: object) -> None:
         raise MissingTokenizerError("The semantic intent fallback")
 
-    monkeypatch.setattr(engines.embeddings, "load", missing)
+    monkeypatch.setattr("models.embeddings.load", missing)
     with caplog.at_level(logging.WARNING):
         recognizer = engines.load_intents(Settings())
     assert recognizer.semantic is None
@@ -304,10 +304,8 @@ def test_match_agrees_with_the_scores_of_every_intent() -> None:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1][0])
         assert (match.intent, match.example) == (ranked[0][0], ranked[0][1][1])
         assert match.score == pytest.approx(ranked[0][1][0])
-        assert (match.runner_up, match.runner_up_score) == (
-            ranked[1][0],
-            pytest.approx(ranked[1][1][0]),
-        )
+        assert match.runner_up == ranked[1][0]
+        assert match.runner_up_score == pytest.approx(ranked[1][1][0])
 
 
 def _fake_intents(sentence_file: Path) -> IntentRecognizer:
