@@ -21,7 +21,7 @@ Float32 = npt.NDArray[np.float32]
 _ZERO_CROSSINGS: Final = 16  # filter half-length, in zero crossings of the lowest cutoff
 _KAISER_BETA: Final = 8.6  # about 90 dB stop band
 _ROLLOFF: Final = 0.92  # cutoff as a fraction of the lower Nyquist, leaves room for the transition
-_BLOCK: Final = 8192  # outputs computed per numpy step, bounds temporary memory
+_BLOCK: Final = 2048  # outputs computed per numpy step, bounds temporary memory (~2 MB)
 
 
 def decode_pcm(data: bytes, sample_width: int, channels: int, *, is_float: bool = False) -> Float32:
@@ -55,6 +55,41 @@ def decode_pcm(data: bytes, sample_width: int, channels: int, *, is_float: bool 
     else:
         raise ValueError(f"integer samples must be 1 to 4 bytes wide, not {sample_width}")
     return flat.reshape(-1, channels)
+
+
+def _g711_tables() -> tuple[Float32, Float32]:
+    """ITU-T G.711 expansion of every 8-bit code, as float in [-1, 1] (16-bit scale)."""
+    codes = np.arange(256, dtype=np.int32)
+    u = ~codes & 0xFF  # mu-law stores the complement
+    magnitude = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 0x07)
+    mulaw = np.where(u & 0x80, 0x84 - magnitude, magnitude - 0x84)
+    a = codes ^ 0x55  # A-law inverts the even bits
+    exponent, mantissa = (a >> 4) & 0x07, a & 0x0F
+    magnitude = np.where(
+        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0)
+    )
+    alaw = np.where(a & 0x80, magnitude, -magnitude)
+    return (mulaw / 32768.0).astype(np.float32), (alaw / 32768.0).astype(np.float32)
+
+
+_MULAW_TABLE, _ALAW_TABLE = _g711_tables()
+
+
+def decode_mulaw(data: bytes, channels: int) -> Float32:
+    """G.711 mu-law bytes (8-bit, interleaved) -> float32 frames of shape (n, channels)."""
+    return _expand(_MULAW_TABLE, data, channels)
+
+
+def decode_alaw(data: bytes, channels: int) -> Float32:
+    """G.711 A-law bytes (8-bit, interleaved) -> float32 frames of shape (n, channels)."""
+    return _expand(_ALAW_TABLE, data, channels)
+
+
+def _expand(table: Float32, data: bytes, channels: int) -> Float32:
+    if channels < 1:
+        raise ValueError(f"channels must be at least 1, not {channels}")
+    codes = np.frombuffer(data[: len(data) - len(data) % channels], dtype=np.uint8)
+    return table[codes].reshape(-1, channels)
 
 
 def to_mono(frames: npt.NDArray[np.floating] | npt.NDArray[np.integer]) -> Float32:
@@ -163,12 +198,21 @@ class Resampler:
 
 @functools.lru_cache(maxsize=16)
 def _filter_table(up: int, down: int) -> Float32:
-    """Row p holds the taps for outputs whose position is a fraction p/up past an input sample."""
+    """Row p holds the taps for outputs whose position is a fraction p/up past an input sample.
+
+    Built a few rows at a time, so that an awkward rate pair (up to 16000 phases of ~800 taps
+    for 383,999 Hz -> 16 kHz) costs the table itself and not five float64 copies of it.
+    """
     cutoff = _ROLLOFF * min(1.0, up / down)  # relative to the input Nyquist frequency
     half = math.ceil(_ZERO_CROSSINGS / cutoff)
     offsets = np.arange(-half + 1, half + 1, dtype=np.float64)  # input index minus base
-    tau = np.arange(up, dtype=np.float64)[:, None] / up - offsets[None, :]  # time to each tap
-    window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (tau / half) ** 2, 0.0, None)))
-    taps = cutoff * np.sinc(cutoff * tau) * window / np.i0(_KAISER_BETA)
-    taps /= taps.sum(axis=1, keepdims=True)  # unity gain at DC for every phase
-    return taps.astype(np.float32)
+    table = np.empty((up, len(offsets)), dtype=np.float32)
+    rows = max(1, _BLOCK * 8 // len(offsets))
+    for first in range(0, up, rows):
+        phases = np.arange(first, min(first + rows, up), dtype=np.float64)
+        tau = phases[:, None] / up - offsets[None, :]  # time to each tap
+        window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (tau / half) ** 2, 0.0, None)))
+        taps = cutoff * np.sinc(cutoff * tau) * window / np.i0(_KAISER_BETA)
+        taps /= taps.sum(axis=1, keepdims=True)  # unity gain at DC for every phase
+        table[first : first + len(phases)] = taps
+    return table

@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
 from assistant.audio_convert import resample
-from assistant.wav_io import WavWriter, read_wav_16k_mono
+from assistant.wav_io import BLOCK_BYTES, WavWriter, iter_wav_16k_mono
 from models.protocols import SAMPLE_RATE, Pcm
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ AHEAD_S: Final = 0.5
 class WavFileSource:
     """A WAV file heard as a microphone would hear it (`paced`), or as fast as it can be read.
 
-    The file is read and converted when `chunks()` starts, so errors surface there.
+    The file is read and converted block by block as the chunks are taken (memory does not grow
+    with its length); its header is checked when `chunks()` starts, so errors surface there.
     """
 
     def __init__(
@@ -35,6 +38,7 @@ class WavFileSource:
         self.path = Path(path)
         self.paced = paced
         self.chunk_samples = chunk_samples
+        self.block_bytes = BLOCK_BYTES
         self._closed = False
 
     @property
@@ -42,16 +46,37 @@ class WavFileSource:
         return f"file:{self.path}"
 
     async def chunks(self) -> AsyncIterator[AudioChunk]:
-        pcm = await asyncio.to_thread(read_wav_16k_mono, self.path)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        for first in range(0, len(pcm), self.chunk_samples):
-            if self._closed:
-                return
-            chunk = AudioChunk(pcm[first : first + self.chunk_samples], first / SAMPLE_RATE)
-            if self.paced:  # a microphone delivers a chunk once its last sample was spoken
-                await asyncio.sleep(max(0.0, started + chunk.end_s - loop.time()))
-            yield chunk
+        blocks = iter_wav_16k_mono(self.path, block_bytes=self.block_bytes)
+        try:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            pending = np.zeros(0, dtype=np.int16)
+            first = 0  # sample index of pending[0]
+            while not self._closed:
+                block = await asyncio.to_thread(next, blocks, None)
+                if block is None:
+                    break
+                pending = np.concatenate([pending, block]) if len(pending) else block
+                whole = len(pending) - len(pending) % self.chunk_samples
+                for at in range(0, whole, self.chunk_samples):
+                    if self._closed:
+                        return
+                    chunk = AudioChunk(pending[at : at + self.chunk_samples], first / SAMPLE_RATE)
+                    first += self.chunk_samples
+                    if self.paced:  # a microphone delivers a chunk once its last sample was spoken
+                        await asyncio.sleep(max(0.0, started + chunk.end_s - loop.time()))
+                    yield chunk
+                pending = pending[whole:]
+            if len(pending) and not self._closed:
+                chunk = AudioChunk(pending, first / SAMPLE_RATE)
+                if self.paced:
+                    await asyncio.sleep(max(0.0, started + chunk.end_s - loop.time()))
+                yield chunk
+        finally:
+            # A chunk taken while the reader thread still runs (a cancelled turn) cannot close
+            # the generator now; the file then closes when the generator is collected.
+            with contextlib.suppress(ValueError):
+                blocks.close()
 
     async def close(self) -> None:
         self._closed = True

@@ -9,6 +9,8 @@ from __future__ import annotations
 from assistant.audio_convert import (
     Resampler,
     convert_to_16k_mono,
+    decode_alaw,
+    decode_mulaw,
     decode_pcm,
     float_to_pcm,
     pcm_to_float,
@@ -19,7 +21,15 @@ from assistant.audio_devices import DeviceInfo, DeviceListing, list_devices
 from assistant.audio_files import NullSink, WavFileSink, WavFileSource
 from assistant.audio_mic import MicrophoneSource
 from assistant.audio_speaker import SpeakerSink
-from assistant.wav_io import WavAudio, WavWriter, read_wav, read_wav_16k_mono
+from assistant.wav_io import (
+    WavAudio,
+    WavInfo,
+    WavWriter,
+    iter_wav_16k_mono,
+    read_wav,
+    read_wav_16k_mono,
+    wav_info,
+)
 
 __all__ = [
     "DeviceInfo",
@@ -31,14 +41,19 @@ __all__ = [
     "WavAudio",
     "WavFileSink",
     "WavFileSource",
+    "WavInfo",
     "WavWriter",
     "convert_to_16k_mono",
+    "decode_alaw",
+    "decode_mulaw",
     "decode_pcm",
     "float_to_pcm",
+    "iter_wav_16k_mono",
     "list_devices",
     "pcm_to_float",
     "read_wav",
     "read_wav_16k_mono",
     "resample",
     "to_mono",
+    "wav_info",
 ]

@@ -292,7 +292,7 @@ def main(settings: Settings, *, as_json: bool, repeat: int) -> int:
 
 def print_result(result: dict[str, object], *, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result))  # one object, one line
         return
     print(f"machine: {result.pop('machine')}")
     width = max(36, *(len(key) + 1 for key in result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -36,12 +37,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args.started = started
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a reader that went away is noticed here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except (SottovoceError, ModelError) as err:
         print(f"sottovoce: {err.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """`sottovoce ... | head -1`: the reader closed the pipe. Stop quietly, as a program killed by
+    SIGPIPE would (exit 141), instead of a traceback. Python ignores SIGPIPE so that sockets
+    report errors, so stdout is pointed at /dev/null for the interpreter's final flush."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (tests); nothing left to flush
+        pass
+    return 128 + 13  # 128 + SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="listen and answer (microphone, WAV file or typed text)",
-        description="Run the assistant. With no microphone it runs a bundled "
-        "spoken sample instead and writes the reply to a WAV file.",
+        description="Run the assistant. With no microphone and no --input (the quick start) it "
+        "runs a bundled spoken sample instead and writes the reply to a WAV file; "
+        "`--input mic` with no microphone is an error.",
     )
     p.add_argument("--input", help="'mic', 'glasses' or a WAV file (default: from config, 'mic')")
     p.add_argument("--text", metavar="UTTERANCE", help="skip audio input: answer this text")
@@ -161,22 +180,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
         changes["paced"] = True
     if changes:
         settings = cfg.replace(settings, "audio", **changes)
+    if args.input == "mic" and args.text is None:
+        _require_microphone(settings)
     return app.run(settings, text=args.text, as_json=args.json, started=args.started)
+
+
+def _require_microphone(settings: cfg.Settings) -> None:
+    """`run --input mic` asked for the microphone: without one it is an error (exit 1), not the
+    bundled sample that `sottovoce run` with no --input (the quick start) falls back to."""
+    from assistant import audio_io
+    from assistant.errors import AudioError
+
+    value = settings.audio.input_device
+    device = (int(value) if value.isdigit() else value) if value else None
+    try:
+        audio_io.MicrophoneSource(device)  # looks the device up; opens nothing yet
+    except AudioError as err:
+        raise AudioError(
+            f"{err.message} (`sottovoce run` with no --input runs a bundled sample instead.)",
+            code=err.code,
+        ) from err
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from assistant.audio_io import read_wav_16k_mono
     from assistant.engines import load_recognizer
+    from assistant.speech_gate import has_speech
+    from models.vad import load_vad
 
     settings = _settings(args)
     if args.model:
         settings = cfg.replace(settings, "asr", model=args.model)
     if args.language:
         settings = cfg.replace(settings, "asr", language=args.language)
+    if args.engine:
+        settings = cfg.replace(settings, "asr", engine=args.engine)  # a typo fails, speech or not
     pcm = read_wav_16k_mono(args.file)
-    recognizer = load_recognizer(settings, args.engine)
     start = time.perf_counter()
-    text = recognizer.transcribe(pcm).strip()
+    # Whisper turns silence and noise into "you" or "Thank you."; the VAD decides first.
+    speech = has_speech(pcm, load_vad(), threshold=settings.vad.threshold)
+    text, engine = "", settings.asr.engine
+    if speech:
+        recognizer = load_recognizer(settings)
+        engine = recognizer.name
+        start = time.perf_counter()
+        text = recognizer.transcribe(pcm).strip()
     elapsed = time.perf_counter() - start
     audio_s = len(pcm) / 16_000
     if args.json:
@@ -184,8 +232,9 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "file": str(args.file),
-                    "engine": recognizer.name,
+                    "engine": engine,
                     "text": text,
+                    "speech": speech,
                     "audio_s": round(audio_s, 3),
                     "seconds": round(elapsed, 3),
                 },
@@ -212,12 +261,11 @@ def _cmd_devices(args: argparse.Namespace) -> int:
     from assistant import audio_io
 
     listing = audio_io.list_devices()
-    if args.json:
-        print(
-            json.dumps(
-                {"devices": [d.to_json() for d in listing.devices], "problem": listing.problem}
-            )
-        )
+    if args.json:  # JSON Lines: one device per line; a problem is said on stderr
+        for d in listing.devices:
+            print(json.dumps(d.to_json(), ensure_ascii=False))
+        if listing.problem:
+            print(listing.problem, file=sys.stderr)
         return 0
     if listing.problem:
         print(listing.problem)
@@ -237,17 +285,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     settings, path = cfg.load_settings(args.config)
     if args.init:
-        if path.exists():
-            print(f"{path} already exists; not touching it.", file=sys.stderr)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(cfg.to_toml(settings), encoding="utf-8")
+        if _write_new(path, cfg.to_toml(settings)):
             print(f"Wrote the defaults to {path}", file=sys.stderr)
+        else:
+            print(f"{path} already exists; not touching it.", file=sys.stderr)
     if args.json:
-        print(
+        print(  # one object, one line, like every --json report
             json.dumps(
                 {"path": str(path), "exists": path.exists(), "settings": cfg.as_dict(settings)},
-                indent=2,
+                ensure_ascii=False,
             )
         )
     else:
@@ -255,6 +301,20 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(f"# {path}{state}\n")
         print(cfg.to_toml(settings))
     return 0
+
+
+def _write_new(path: Path, text: str) -> bool:
+    """Create `path` with `text`; False if something (even a dangling link) is already there."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise cfg.config_os_error(path, err) from err
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    return True
 
 
 def _cmd_bench_glasses(args: argparse.Namespace) -> int:

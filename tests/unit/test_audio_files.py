@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import struct
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant.audio import AudioChunk
-from assistant.audio_io import NullSink, WavFileSink, WavFileSource, float_to_pcm, read_wav
+from assistant.audio_io import (
+    NullSink,
+    WavFileSink,
+    WavFileSource,
+    float_to_pcm,
+    read_wav,
+    read_wav_16k_mono,
+)
 from assistant.errors import AudioError
 from models.protocols import SAMPLE_RATE
 from tests.audio_signals import dominant_hz, tone, wav_bytes
@@ -134,3 +143,58 @@ async def test_paced_null_sink_stop_wakes_play_and_drain() -> None:
     await sink.stop()
     await asyncio.wait_for(asyncio.gather(playing, draining), 1.0)
     assert time.perf_counter() - started < 0.5  # not the 5 s the audio lasts
+
+
+def _write_long_wav(path: Path, seconds: int, rate: int = 48_000, channels: int = 2) -> Path:
+    """A float32 WAV written a second at a time, so the test itself stays small."""
+    data_bytes = seconds * rate * channels * 4
+    fmt = struct.pack("<HHIIHH", 3, channels, rate, rate * channels * 4, channels * 4, 32)
+    with path.open("wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt ")
+        f.write(struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", data_bytes))
+        second = np.repeat(tone(440, rate, 1.0, amplitude=0.3)[:, None], channels, axis=1)
+        for _ in range(seconds):
+            f.write(second.astype("<f4").tobytes())
+    return path
+
+
+async def _peak_while_reading(source: WavFileSource) -> tuple[int, int]:
+    """(peak traced bytes while every chunk is taken, samples taken)."""
+    samples = 0
+    tracemalloc.start()
+    try:
+        async for chunk in source.chunks():
+            samples += len(chunk.pcm)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, samples
+
+
+async def test_long_files_are_streamed_in_constant_memory(tmp_path: Path) -> None:
+    short = _write_long_wav(tmp_path / "short.wav", 3)
+    long = _write_long_wav(tmp_path / "long.wav", 120)  # 46 MB of 48 kHz stereo float
+    short_peak, short_samples = await _peak_while_reading(WavFileSource(short, paced=False))
+    long_peak, long_samples = await _peak_while_reading(WavFileSource(long, paced=False))
+    assert (short_samples, long_samples) == (3 * SAMPLE_RATE, 120 * SAMPLE_RATE)
+    assert long_peak < 12_000_000  # the file's 46 MB (or its 3.8 MB at 16 kHz) is never held
+    assert long_peak < short_peak * 1.5 + 1_000_000  # independent of the length
+
+
+async def test_streamed_chunks_match_the_whole_file(tmp_path: Path) -> None:
+    path = write_tone(tmp_path / "t.wav", 2.3, rate=44_100)
+    source = WavFileSource(path, paced=False, chunk_samples=1000)
+    source.block_bytes = 7_000  # many blocks, none a multiple of the chunk size
+    chunks = await collect(source)
+    assert [c.start_s for c in chunks] == [i * 1000 / SAMPLE_RATE for i in range(len(chunks))]
+    assert all(len(c.pcm) == 1000 for c in chunks[:-1])
+    np.testing.assert_array_equal(np.concatenate([c.pcm for c in chunks]), read_wav_16k_mono(path))
+
+
+async def test_an_absurd_header_fails_when_chunks_start(tmp_path: Path) -> None:
+    data = bytearray(wav_bytes(tone(440, 16_000, 0.5), 16_000))
+    struct.pack_into("<I", data, 24, 0xFFFFFFFF)  # the sample rate
+    path = tmp_path / "absurd.wav"
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match="4294967295 Hz"):
+        await collect(WavFileSource(path, paced=False))

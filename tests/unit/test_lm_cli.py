@@ -29,9 +29,12 @@ def test_add_list_ask_summarize_bench_remove(
     gguf_path = write_tiny_gguf(tmp_path / "Tiny-Model.gguf", context=512)
     assert lm_cli.main(["models", "add", str(gguf_path), "--precision", "fp32"]) == 0
     assert lm_cli.main(["models", "list", "--json"]) == 0
-    listing = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert [m["name"] for m in listing["installed"]] == ["tiny-model"]
-    assert listing["installed"][0]["precision"] == "fp32"
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()[-2:]]  # JSON Lines
+    assert [(m["name"], m["prepared"]) for m in rows] == [
+        ("tiny-model", True),
+        (store.DEFAULT_MODEL, False),
+    ]
+    assert rows[0]["precision"] == "fp32" and not rows[0]["in_catalog"]
 
     args = ["ask", "the hen", "--model", "tiny-model", "--max-tokens", "4", "--json"]
     assert lm_cli.main(args) == 0
@@ -73,11 +76,84 @@ def test_add_an_onnx_folder_and_reject_bad_input(
     assert not (home / "data" / "models" / "mamba").exists()
 
 
-def test_ask_without_a_model_says_how_to_prepare_one(
-    home: Path, capsys: pytest.CaptureFixture[str]
+def _tiny_catalog(monkeypatch: pytest.MonkeyPatch, gguf: Path | None) -> store.CatalogEntry:
+    """A catalog whose default model is a tiny GGUF at `gguf` (None: not installed anywhere)."""
+    payload = b"" if gguf is None else gguf.read_bytes()
+    entry = store.CatalogEntry(
+        name="tiny",
+        description="tiny test model",
+        gguf_file="tiny.gguf",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        package=None,
+        url="http://127.0.0.1:9/tiny.gguf",
+    )
+    monkeypatch.setattr(store, "CATALOG", (entry,))
+    monkeypatch.setattr(store, "DEFAULT_MODEL", "tiny")
+    return entry
+
+
+def test_ask_prepares_the_bundled_model_on_first_use(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Issue 13: `ask` before `models prepare` said to pip install a package already there."""
+    downloads = home / "data" / "models" / "downloads"
+    downloads.mkdir(parents=True)
+    _tiny_catalog(monkeypatch, write_tiny_gguf(downloads / "tiny.gguf", context=512))
+    assert lm_cli.main(["ask", "the hen", "--max-tokens", "3", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["new_tokens"] <= 3  # stdout holds only the answer
+    assert "preparing tiny once" in err and "building graph: done" in err
+    assert "Check: " in err and "pip install" not in err
+    assert (home / "data" / "models" / "tiny" / "model.onnx").is_file()
+    assert lm_cli.main(["ask", "the hen", "--max-tokens", "2"]) == 0
+    assert "preparing" not in capsys.readouterr().err  # once
+
+
+def test_ask_without_the_gguf_says_how_to_get_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tiny_catalog(monkeypatch, None)
     assert lm_cli.main(["ask", "hello"]) == 1
-    assert "sottovoce models prepare" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not installed" in err and "sottovoce models pull tiny" in err
+
+
+@pytest.mark.parametrize(
+    ("check", "precision", "expected"),
+    [
+        (None, "int4", "Check: skipped"),
+        ({"max_abs_diff": 16.3, "top1_agreement": 0.78, "tokens": 18}, "int4", "Check: OK."),
+        ({"max_abs_diff": 0.4, "top1_agreement": 1.0, "tokens": 18}, "int8", "Check: OK."),
+        ({"max_abs_diff": 30.0, "top1_agreement": 0.4, "tokens": 18}, "int4", "Check: POOR."),
+        (
+            {"max_abs_diff": 2e-4, "top1_agreement": 1.0, "tokens": 18, "tolerance": 1e-3},
+            "fp32",
+            "Check: OK.",
+        ),
+    ],
+)
+def test_the_conversion_check_ends_in_a_verdict(
+    check: dict[str, float] | None, precision: str, expected: str
+) -> None:
+    line = lm_cli.verdict(check, precision)
+    assert line.startswith(expected)
+    if check and "tolerance" not in check:
+        assert f"{check['top1_agreement']:.0%}" in line and "18 test positions" in line
+    if expected == "Check: POOR.":
+        assert "--precision int8" in line
+
+
+def test_prepare_prints_a_verdict_not_a_bare_number(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    downloads = home / "data" / "models" / "downloads"
+    downloads.mkdir(parents=True)
+    _tiny_catalog(monkeypatch, write_tiny_gguf(downloads / "tiny.gguf"))
+    assert lm_cli.main(["models", "prepare", "--precision", "int8"]) == 0
+    out, err = capsys.readouterr()
+    assert "Check: " in out and "top-1" not in out
+    assert "quantizing to int8: done (" in err and "0/1" not in err
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
