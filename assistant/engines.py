@@ -78,6 +78,11 @@ def load_intents(settings: Settings, *, semantic: bool | None = None) -> IntentR
     return IntentRecognizer.load(embedder=embedder, threshold=cfg.threshold, margin=cfg.margin)
 
 
+def _doubt_threshold(settings: Settings) -> float | None:
+    doubt = settings.wake.doubt_threshold
+    return doubt if 0 < doubt < settings.wake.threshold else None
+
+
 def build_engines(settings: Settings) -> Engines:
     """Load all four engines, the slow ones side by side."""
     start = time.perf_counter()
@@ -91,6 +96,7 @@ def build_engines(settings: Settings) -> Engines:
             refractory_s=settings.wake.refractory_s,
             front_end=settings.wake.front_end,
             phrase=settings.wake.phrase,
+            doubt_threshold=_doubt_threshold(settings),
         )
         engines = Engines(
             wake=wake_f.result(), vad=vad.load_vad(), asr=asr_f.result(), tts=tts_f.result()

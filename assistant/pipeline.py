@@ -38,7 +38,7 @@ from models.protocols import (
     VoiceActivityDetector,
     WakeWordDetector,
 )
-from models.wake_phrase import spoken_phrase, strip_wake_phrase, wake_prefix
+from models.wake_phrase import says_wake_phrase, spoken_phrase, strip_wake_phrase, wake_prefix
 from skills.intents import looks_complete
 from skills.sdk import Intent
 
@@ -420,6 +420,8 @@ class Pipeline:
         return detection, speech
 
     async def _on_wake_mode(self, pcm: Pcm, detection: Any, speech: list[bool]) -> None:
+        if detection is not None and detection.doubtful and not await self._confirm(detection):
+            detection = None
         if detection is not None:
             self._close_follow_up(emit=True)
             self._turn += 1
@@ -437,6 +439,15 @@ class Pipeline:
             self._on_capture(np.zeros(0, dtype=np.int16), speech)
         elif self._pos >= self._follow_up_until:
             self._close_follow_up(emit=True)
+
+    async def _confirm(self, detection: Detection) -> bool:
+        """Is the name in what was just said? Asked of the recognizer when the wake model
+        was unsure; the audio waits in the source's queue meanwhile (~0.1-0.2 s)."""
+        phrase = detection.phrase or spoken_phrase(detection.name)
+        text = await self._transcribe(np.concatenate(self._recent(WAKE_LOOKBACK_S)))
+        said = says_wake_phrase(text, phrase)
+        _LOGGER.debug("doubtful wake word (%.2f): heard %r, %s", detection.score, text, said)
+        return said
 
     def _open_wake_capture(self, detection: Detection) -> None:
         """Record from before the wake phrase: the command may already have begun."""
@@ -595,7 +606,7 @@ class Pipeline:
     async def _on_busy(self, pcm: Pcm, detection: Any, speech: list[bool]) -> None:
         if not self._dialog.barge_in:
             return
-        if detection is not None:
+        if detection is not None and not detection.doubtful:  # never checked while we talk
             await self._barge_in("wake")
             self._turn += 1
             self.emit(ev.WakeDetected, name=detection.name, score=detection.score)

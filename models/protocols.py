@@ -25,6 +25,7 @@ class Detection:
     name: str
     score: float
     phrase: str = ""  # how the phrase is spoken ("hey jarvis"); empty: read it from `name`
+    doubtful: bool = False  # the score peaked below the threshold: confirm before acting
 
 
 class WakeWordDetector(Protocol):

@@ -24,6 +24,8 @@ GREETINGS: Final = frozenset({"hey", "hi", "hello", "ok", "okay", "yo", "oh", "a
 # "nabu").
 MATCH_THRESHOLD: Final = 0.6
 JOIN_PENALTY: Final = 0.1
+# A doubtful detection is confirmed only by a closer match ("Travis" is not enough there).
+VERIFY_THRESHOLD: Final = 0.75
 # The phrase can only sit near the start: the recording opens at most ~1.6 s before the
 # detection. Words beyond this many after its expected length are the command.
 _EXTRA_WORDS: Final = 4
@@ -60,34 +62,19 @@ def strip_wake_phrase(text: str, phrase: str) -> str:
 
     Returns `text` unchanged when the phrase is not found near its start.
     """
-    words = [
-        _Word(m.group().lower().replace("'", ""), m.start(), m.end())
-        for m in _WORD_RE.finditer(text)
-    ]
+    words = _words(text)
     phrase_words = phrase.lower().split()
     if not words or not phrase_words:
         return text
-    name_words = [w for w in phrase_words if w not in GREETINGS] or phrase_words
-    name = "".join(name_words)
-    window = len(phrase_words) + _EXTRA_WORDS
+    found = _find_name(words, phrase_words, len(phrase_words) + _EXTRA_WORDS, MATCH_THRESHOLD)
     cut: int | None = None
-    for i in range(min(window, len(words))):
-        # The name may come out as one word or split in two or three ("my craft", "nah boo").
-        best, best_end = 0.0, i
-        for j in range(i, min(i + len(name_words) + 2, len(words))):
-            candidate = "".join(w.text for w in words[i : j + 1])
-            score = similarity(candidate, name)
-            if j > i:  # joined words must be closer: "jars of" is not "jarvis"
-                score -= JOIN_PENALTY
-            if score > best:
-                best, best_end = score, j
-        if best >= MATCH_THRESHOLD:
-            cut = words[best_end].end
-            said_before = any(w.text not in GREETINGS for w in words[:i])
-            if said_before and not _WORD_RE.search(text[cut:]):
-                return text  # the name closes the command ("what time is it, Jarvis?")
-            break
-    if cut is None:
+    if found is not None:
+        start, end = found
+        cut = words[end].end
+        said_before = any(w.text not in GREETINGS for w in words[:start])
+        if said_before and not _WORD_RE.search(text[cut:]):
+            return text  # the name closes the command ("what time is it, Jarvis?")
+    else:
         # The name was lost but the greeting is there ("Hey, start a timer").
         lead = 0
         while lead < len(words) and lead < len(phrase_words) and words[lead].text in GREETINGS:
@@ -97,6 +84,44 @@ def strip_wake_phrase(text: str, phrase: str) -> str:
         cut = words[lead - 1].end
     rest = text[cut:].lstrip(" ,.;:!?-–—…\t\n")
     return rest[:1].upper() + rest[1:] if rest else ""
+
+
+def says_wake_phrase(text: str, phrase: str) -> bool:
+    """Whether `text` (a transcript of the audio around a doubtful detection) holds the
+    assistant's name, sounding close enough to be sure."""
+    words = _words(text)
+    phrase_words = phrase.lower().split()
+    if not words or not phrase_words:
+        return False
+    return _find_name(words, phrase_words, len(words), VERIFY_THRESHOLD) is not None
+
+
+def _words(text: str) -> list[_Word]:
+    return [
+        _Word(m.group().lower().replace("'", ""), m.start(), m.end())
+        for m in _WORD_RE.finditer(text)
+    ]
+
+
+def _find_name(
+    words: list[_Word], phrase_words: list[str], window: int, threshold: float
+) -> tuple[int, int] | None:
+    """(first, last) index of the words that say the assistant's name, the earliest among
+    the first `window` words."""
+    name_words = [w for w in phrase_words if w not in GREETINGS] or phrase_words
+    name = "".join(name_words)
+    for i in range(min(window, len(words))):
+        # The name may come out as one word or split in two or three ("my craft", "nah boo").
+        best, best_end = 0.0, i
+        for j in range(i, min(i + len(name_words) + 2, len(words))):
+            score = similarity("".join(w.text for w in words[i : j + 1]), name)
+            if j > i:  # joined words must be closer: "jars of" is not "jarvis"
+                score -= JOIN_PENALTY
+            if score > best:
+                best, best_end = score, j
+        if best >= threshold:
+            return i, best_end
+    return None
 
 
 def similarity(heard: str, name: str) -> float:

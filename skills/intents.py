@@ -187,7 +187,7 @@ class IntentRecognizer:
         result = self._match(cleaned)
         if result is not None:
             return _to_intent(result, cleaned, 1.0)
-        if _OUT_OF_SCOPE.search(cleaned) or _other_list(cleaned):
+        if _OUT_OF_SCOPE.search(cleaned) or _other_list(cleaned) or _NOT_A_REMINDER.search(cleaned):
             return Intent(ANSWER, {"query": cleaned}, 1.0, source="fallback")
         fixed = self._correct(cleaned)
         if fixed != cleaned:
@@ -377,6 +377,8 @@ def _acceptable(result: RecognizeResult) -> bool:
         r"\b(games?|with me|with us)\b", captured.get("podcast", "")
     ):
         return False  # "play my football game", "play cards with me"
+    if meta.get("podcast_name_check") and not _SHOW_NAME.search(captured.get("podcast", "")):
+        return False  # "start the giant bombcast", not "start the car"
     if name == "reminder.cancel" and re.search(
         r"\b(reschedule|postpone|move it|push it|put it off)\b", str(result.original_text or "")
     ):
@@ -392,7 +394,25 @@ def _acceptable(result: RecognizeResult) -> bool:
         return False  # "events happening in milan", "add eggs to my list"; not "remind me to..."
     if meta.get("date_check") and captured.get("date"):
         return _is_date(captured["date"])
-    return True
+    # "what day did world war two end": history, for the language model
+    return not (
+        meta.get("date_question")
+        and captured.get("date")
+        and _PAST_EVENT.search(said)
+        and not _is_date(captured["date"])
+    )
+
+
+# A show's name as people say it: "the giant bombcast", "my favourite podcast", not "the car".
+_SHOW_NAME: Final = re.compile(
+    r"\b(?!(?:broad|fore|news|over|type|out|mis)casts?\b)\w+casts?\b|\b(?:pod|podcast|show)\b"
+)
+# A question about when something happened ("what day did the war end", "what date was the
+# moon landing") rather than what day a date falls on.
+_PAST_EVENT: Final = re.compile(
+    r"\bdid\b|\b(?:ended|started|began|happened|occurred|died|born|signed|founded|"
+    r"invented|discovered|landed|built|released|elected|won|lost|fell)\b"
+)
 
 
 @lru_cache(maxsize=256)
@@ -688,6 +708,12 @@ _OUT_OF_SCOPE: Final = re.compile(
     r"nearby|around here|in town|local)\b"
     r"|\b(new contact|contacts|address book|phone book)\b"
 )
+# "remind" that asks for no reminder: "does this remind you of anything", "that reminds me of
+# my childhood", "remind your sister about the party" (the assistant reminds only its user).
+_NOT_A_REMINDER: Final = re.compile(
+    r"\breminds? (?:you|him|her|them|it|your|his|their|[a-z]+'s)\b|\breminds (?:me|us) of\b"
+    r"|\breminded (?:me|us|you) of\b"
+)
 # A shopping or to-do list (no skill keeps one): "add milk to my list", "what's on the list";
 # not "list my alarms" nor "show me a list of my reminders".
 _THING_LIST: Final = re.compile(
@@ -733,6 +759,11 @@ _DAY_IS: Final = re.compile(
     r"(?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)) "
     r"(?:(?:a|an|the|my|our) )?(?:\w+ ){0,2}(?:day|week|weekend|holiday|day off)$"
 )
+# A command that starts by dropping something: "forget the rent reminder", "scratch my meeting".
+_FORGET: Final = re.compile(
+    r"^(?:(?:oh|and|also|actually) )?(?:forget|scratch|scrap|ignore|never mind|nevermind|"
+    r"call off)\b"
+)
 _ONE_ENTRY: Final = r"(meeting|event|appointment|calendar event|notification|call)"
 _MANY_ENTRIES: Final = r"(meetings|events|appointments|notifications|calls)"
 # Asking about something on a date ("details about the concert on tuesday") asks the calendar.
@@ -759,10 +790,17 @@ def _has(pattern: str, text: str) -> bool:
 def _keyword_intent(text: str) -> str | None:
     if _OUT_OF_SCOPE.search(text) or _other_list(text) or _ELSEWHERE.search(text):
         return None
+    if _has(r"(subscriptions|subscribed to|i subscribe to)", text) and not _has(_DELETE, text):
+        return "podcast.list"  # the only subscriptions the assistant keeps are podcasts
     if _has(r"(podcasts?|episodes?)", text):
+        playing = _has(r"(play|playing|listen|put on|start|resume|hear)", text)
+        if _has(r"(list|subscriptions?|subscribed|subscribe|following|library)", text) and (
+            not playing
+        ):
+            return "podcast.list"  # "read me the list on my podcasts"
         # "what is a podcast", "recommend a good podcast" are questions, not "play"
         asks = _ASKS.search(text) or _has(r"(recommend|suggest|explain|define)", text)
-        if asks and not _has(r"(play|listen|put on|start|resume|hear)", text):
+        if asks and not playing:
             return None
         return "podcast.play"
     volume = _volume_keyword(text)
@@ -773,7 +811,7 @@ def _keyword_intent(text: str) -> str | None:
     intends = _INTENTION.search(text) is not None
     if (alarm or cal) and _has(_MODIFY, text) and not _ASKS.search(text):
         return "reminder.create" if cal else "alarm.set"
-    if (alarm or cal) and _has(_DELETE, text):
+    if (alarm or cal) and (_has(_DELETE, text) or _FORGET.match(text)):
         return "reminder.cancel"
     if alarm:
         return "reminder.list" if _has(_QUERY, text) and not intends else "alarm.set"

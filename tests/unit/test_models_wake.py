@@ -154,3 +154,44 @@ def test_user_model_file_is_named_after_its_stem(tmp_path: Path) -> None:
     model = tmp_path / "hey_computer.tflite"
     model.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(32))
     assert resolve_wake_word(str(model)) == ("hey_computer", model)
+
+
+def doubting(scores: list[float]) -> OpenWakeWordDetector:
+    return OpenWakeWordDetector(
+        name="hey_test",
+        scorer=ScriptedScorer(scores),
+        threshold=0.5,
+        refractory_s=0.0,
+        doubt_threshold=0.1,
+    )
+
+
+def test_a_peak_below_the_threshold_is_reported_as_doubtful_once_it_falls() -> None:
+    det = doubting([0.05, 0.2, 0.35, 0.3, 0.1, 0.0])
+    found = [(i, d) for i in range(6) if (d := det.process(frames(1))) is not None]
+    assert [(i, d.doubtful, d.score) for i, d in found] == [(3, True, 0.35)]
+
+
+def test_a_rising_score_that_crosses_the_threshold_is_no_doubt() -> None:
+    det = doubting([0.2, 0.4, 0.7, 0.3, 0.0])
+    found = [d for _ in range(5) if (d := det.process(frames(1))) is not None]
+    assert [(d.doubtful, d.score) for d in found] == [(False, 0.7)]
+
+
+def test_doubtful_detections_come_at_most_once_a_second() -> None:
+    scores = [0.3, 0.2, 0.3, 0.2, 0.3, 0.2] + [0.0] * 8 + [0.3, 0.2]
+    det = doubting(scores)
+    fired = [i for i in range(len(scores)) if det.process(frames(1)) is not None]
+    assert fired == [1, 15]
+
+
+def test_no_doubtful_detections_unless_asked() -> None:
+    det, _ = detector([0.05, 0.3, 0.1])
+    assert firing_frames(det, 3) == []
+
+
+def test_the_doubt_threshold_must_be_below_the_threshold() -> None:
+    with pytest.raises(ValueError, match="doubtful"):
+        OpenWakeWordDetector(
+            name="x", scorer=ScriptedScorer([]), threshold=0.5, refractory_s=0, doubt_threshold=0.6
+        )

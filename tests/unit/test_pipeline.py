@@ -12,7 +12,7 @@ import pytest
 from assistant import events as ev
 from assistant.config import DialogSettings, VadSettings
 from assistant.pipeline import WAKE_TAIL_S, Engines, Pipeline, is_stop_phrase
-from models.protocols import Pcm
+from models.protocols import Detection, Pcm
 from skills.sdk import Intent
 from tests.unit.basic_handler import BasicHandler
 from tests.unit.fakes import (
@@ -613,3 +613,39 @@ async def test_only_the_phrase_and_then_nothing_ends_the_turn() -> None:
     assert "no_speech" in kinds(events)
     assert kinds(events).count("turn_ended") == 1
     assert not any(isinstance(e, ev.IntentRecognized) for e in events)
+
+
+DOUBT = WAKE - 1  # a chunk the fake wake word is unsure of
+
+
+class DoubtfulWake(FakeWake):
+    def process(self, chunk: Pcm) -> Detection | None:
+        if len(chunk) and int(chunk[0]) == DOUBT:
+            return Detection(name="hey fake", score=0.3, doubtful=True)
+        return super().process(chunk)
+
+
+def doubtful_run(phrase_tag: int, script: dict[int, str]) -> tuple[list[ev.Event], PhraseAsr]:
+    pipeline, events, _ = build({})
+    asr = PhraseAsr(script)
+    pipeline._engines = Engines(wake=DoubtfulWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    audio = [
+        *chunks_of(phrase_tag, 0.8),
+        *chunks_of(DOUBT, 0.08),
+        *chunks_of(SPEECH + 1, 0.8),
+        *chunks_of(SILENCE, 1.0),
+    ]
+    asyncio.run(pipeline.run(ListSource(audio), realtime=False))
+    return events, asr
+
+
+def test_a_doubtful_wake_word_opens_the_turn_when_the_name_was_said() -> None:
+    events, asr = doubtful_run(SPEECH + 7, {7: "hey fake what", 1: "what time is it"})
+    assert [e.name for e in events if isinstance(e, ev.WakeDetected)] == ["hey fake"]
+    assert asr.prefixes[0] == ""  # the check is not told what to hear
+    assert [e.name for e in events if isinstance(e, ev.IntentRecognized)] == ["time.query"]
+
+
+def test_a_doubtful_wake_word_is_dropped_when_the_name_was_not_said() -> None:
+    events, _ = doubtful_run(SPEECH + 8, {8: "the train was late", 1: "what time is it"})
+    assert not any(isinstance(e, ev.WakeDetected | ev.TurnStarted) for e in events)
