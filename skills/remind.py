@@ -18,6 +18,8 @@ from skills.sdk import Intent, Job, JobKind, JobSpec, SkillContext
 _LOGGER = logging.getLogger(__name__)
 
 SNOOZE_DEFAULT: Final = timedelta(minutes=9)
+# A timer that went off this recently is the one "stop the timer" means.
+_JUST_RANG: Final = timedelta(minutes=2)
 _MAX_LISTED: Final = 5
 _YES: Final = re.compile(r"\b(yes|yeah|yep|sure|ok|okay|do it|please|correct|confirm)\b")
 
@@ -262,6 +264,15 @@ class RemindSkill:
     async def _timer_cancel(self, intent: Intent, ctx: SkillContext) -> None:
         timers = _timers(ctx, str(intent.slots.get("name") or ""))
         if not timers:
+            last = ctx.jobs.last_fired()
+            if (
+                last is not None
+                and last.kind == "timer"
+                and timedelta(0) <= ctx.now() - last.due <= _JUST_RANG
+            ):
+                # "stop the timer" as it rings: the announcement is already cut off.
+                await ctx.say("OK.")
+                return
             await ctx.say("You have no timers running.")
             return
         for t in timers:

@@ -198,6 +198,18 @@ async def test_timers(h: Harness) -> None:
     assert h.said[-1] == "Pasta timer cancelled."
 
 
+async def test_stopping_a_timer_as_it_rings(h: Harness) -> None:
+    await h.host.handle_text("set a timer for 1 minute")
+    h.clock.advance(timedelta(minutes=1))
+    await h.host.scheduler.tick()
+    assert h.said[-1] == "Your timer is done."
+    await h.host.handle_text("stop the timer")
+    assert h.said[-1] == "OK."
+    h.clock.advance(timedelta(minutes=5))
+    await h.host.handle_text("stop the timer")
+    assert h.said[-1] == "You have no timers running."
+
+
 async def test_snooze(h: Harness) -> None:
     await h.host.handle_text("wake me up at 3 pm")
     h.clock.advance(timedelta(minutes=40))
