@@ -281,6 +281,9 @@ def evaluate(
     wanted = {wake_model} | {
         m for c in commands if c.wake_word and (m := wake_eval.model_for(c.wake_word))
     }
+    # As `run` does: doubtful detections are checked by the recognizer.
+    doubt = settings.wake.doubt_threshold
+    doubt_threshold = doubt if 0 < doubt < threshold else None
     for name in sorted(wanted):
         try:
             detectors[name] = load_wake_word(
@@ -288,6 +291,7 @@ def evaluate(
                 threshold=threshold,
                 refractory_s=settings.wake.refractory_s,
                 front_end=settings.wake.front_end,
+                doubt_threshold=doubt_threshold,
             )
         except ModelError as err:
             skipped.append(Skipped(name=name, reason=err.message))
