@@ -187,7 +187,12 @@ class IntentRecognizer:
         result = self._match(cleaned)
         if result is not None:
             return _to_intent(result, cleaned, 1.0)
-        if _OUT_OF_SCOPE.search(cleaned) or _other_list(cleaned) or _NOT_A_REMINDER.search(cleaned):
+        if (
+            _OUT_OF_SCOPE.search(cleaned)
+            or _other_list(cleaned)
+            or _NOT_A_REMINDER.search(cleaned)
+            or _ELSEWHERE.search(cleaned)
+        ):
             return Intent(ANSWER, {"query": cleaned}, 1.0, source="fallback")
         fixed = self._correct(cleaned)
         if fixed != cleaned:

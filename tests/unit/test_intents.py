@@ -354,6 +354,21 @@ PARAPHRASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("what day is christmas", "time.query", {}),
         ("what day was march 3", "time.query", {}),
     ],
+    "a reminder timed around an event": [
+        (
+            "tell me the night before the school trip",
+            "reminder.create",
+            {"text": "the school trip"},
+        ),
+        ("remind me the day before my mother's birthday", "reminder.create", {}),
+        ("ping me the hour before the interview", "reminder.create", {}),
+    ],
+    "what is on, asked of a day": [
+        ("what's happening this weekend", "reminder.list", {}),
+        ("what is planned for tomorrow morning", "reminder.list", {}),
+        ("what's going on in lisbon this week", "answer", {}),
+        ("what have you been up to", "answer", {}),
+    ],
     "remind said of someone else": [
         ("does that remind you of something", "answer", {}),
         ("this song reminds me of summer", "answer", {}),
