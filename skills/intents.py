@@ -382,6 +382,12 @@ def _acceptable(result: RecognizeResult) -> bool:
         r"\b(games?|with me|with us)\b", captured.get("podcast", "")
     ):
         return False  # "play my football game", "play cards with me"
+    if (
+        name == "podcast.play"
+        and _INSTRUMENT.match(captured.get("podcast", ""))
+        and not _has(r"(podcasts?|episodes?|shows?)", str(result.original_text or ""))
+    ):
+        return False  # "play the piano for us", not "play the guitar podcast"
     if meta.get("podcast_name_check") and not _SHOW_NAME.search(captured.get("podcast", "")):
         return False  # "start the giant bombcast", not "start the car"
     if name == "reminder.cancel" and re.search(
@@ -408,6 +414,10 @@ def _acceptable(result: RecognizeResult) -> bool:
     )
 
 
+_INSTRUMENT: Final = re.compile(
+    r"(?:the |a |my |some |on the )?(?:piano|guitar|violin|cello|drums|flute|trumpet|saxophone|"
+    r"ukulele|harp|keyboard|bass|instrument)\b"
+)
 # A show's name as people say it: "the giant bombcast", "my favourite podcast", not "the car".
 _SHOW_NAME: Final = re.compile(
     r"\b(?!(?:broad|fore|news|over|type|out|mis)casts?\b)\w+casts?\b|\b(?:pod|podcast|show)\b"
@@ -807,6 +817,8 @@ def _keyword_intent(text: str) -> str | None:
         asks = _ASKS.search(text) or _has(r"(recommend|suggest|explain|define)", text)
         if asks and not playing:
             return None
+        if not playing and _has(r"(is|are|was|were)", text):
+            return None  # "the podcast studio is on the third floor": said, not asked for
         return "podcast.play"
     volume = _volume_keyword(text)
     if volume is not None:

@@ -369,6 +369,13 @@ PARAPHRASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("what's going on in lisbon this week", "answer", {}),
         ("what have you been up to", "answer", {}),
     ],
+    "podcasts mentioned, not asked for": [
+        ("play the violin for me", "answer", {}),
+        ("can you play the drums", "answer", {}),
+        ("play the guitar podcast", "podcast.play", {"podcast": "guitar"}),
+        ("the podcast microphone is broken", "answer", {}),
+        ("my favourite episode was the one about whales", "answer", {}),
+    ],
     "remind said of someone else": [
         ("does that remind you of something", "answer", {}),
         ("this song reminds me of summer", "answer", {}),
