@@ -1023,7 +1023,7 @@ _NEEDED: Final = {"timer.start": "duration", "alarm.set": "when", "reminder.crea
 # Words a repaired command leaves in a slot that carry nothing ("i get a", "do a").
 _HOLLOW: Final = frozenset(
     {"i", "we", "you", "can", "could", "get", "got", "do", "let's", "lets", "give", "need",
-     "want", "please", "just", "now", "new", "go", "make"}
+     "want", "please", "just", "now", "new", "go", "make", "timer", "countdown"}
 )  # fmt: skip
 
 
