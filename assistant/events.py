@@ -105,10 +105,12 @@ class IntentRecognized(Event):
     name: str
     slots: dict[str, Any] = field(default_factory=dict)
     confidence: float = 1.0
+    source: str = "template"  # which pass decided: template, corrected, keyword, semantic...
 
     def describe(self) -> str:
         slots = f" {self.slots}" if self.slots else ""
-        return f"intent {self.name}{slots}"
+        by = "" if self.source == "template" else f" (by {self.source})"
+        return f"intent {self.name}{slots}{by}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

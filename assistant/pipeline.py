@@ -736,6 +736,7 @@ class Pipeline:
             name=intent.name,
             slots=dict(intent.slots or {}),
             confidence=float(intent.confidence),
+            source=intent.source,
         )
         while (item := await rehearsal.queue.get()) is not None:
             kind, text, speech = item
@@ -755,6 +756,7 @@ class Pipeline:
             name=intent.name,
             slots=dict(intent.slots or {}),
             confidence=float(intent.confidence),
+            source=intent.source,
         )
         await self.handler.handle(intent)
         self._turns_done += 1
