@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from assistant.audio_convert import loud_span
 from assistant.config import IntentSettings, Settings, replace
 from assistant.engines import build_engines, load_intents, speak_16k
 from assistant.pipeline import Engines, Pipeline
+from assistant.progress import Progress, Steps, quiet
 from models.protocols import SAMPLE_RATE, Pcm
 from skills.intents import IntentRecognizer
 from skills.sdk import LanguageModel
@@ -231,18 +233,25 @@ def stats(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 1), "p95": round(p95, 1), "n": len(values)}
 
 
-def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
+STEPS: Final = 4 + len(RATES)
+
+
+def run_bench(settings: Settings, repeat: int, *, on_step: Progress = quiet) -> dict[str, object]:
+    """`on_step` hears each of the `STEPS` steps' names as it starts."""
     # First, while this process is small: a forked child's peak RSS counts the parent's pages.
     # Three runs: start-up is the median (one sample swings with the shared machine's load).
+    on_step("start-up time and memory of 3 runs")
     runs = [_startup_and_rss() for _ in range(3)]
     startup = statistics.median(r[0] for r in runs)
     rss_mb = max(r[1] for r in runs)
+    on_step("loading the engines")
     t0 = time.perf_counter()
     engines = build_engines(settings)
     load_s = time.perf_counter() - t0
     wake_phrase = settings.wake.model.replace("_", " ").title() + "."
     turns: list[dict[str, float]] = []
     for rate in RATES:
+        on_step(f"{len(COMMANDS) * repeat} spoken turns at length scale {rate}")
         voice_settings = replace(settings, "tts", length_scale=rate)
         from assistant.engines import load_synthesizer
 
@@ -251,7 +260,9 @@ def run_bench(settings: Settings, repeat: int) -> dict[str, object]:
             spoken = spoken_command(speaker, wake_phrase, text)
             for _ in range(repeat):
                 turns.append(asyncio.run(_one_turn(engines, settings, spoken)))
+    on_step("open questions to the language model")
     questions = _open_questions(engines, settings, wake_phrase, repeat)
+    on_step("CPU of 15 s idle listening")
     idle = asyncio.run(_idle_cpu(engines, settings, seconds=15.0))
     keys = [
         "wake_event_ms",
@@ -286,7 +297,10 @@ def machine() -> str:
 
 
 def main(settings: Settings, *, as_json: bool, repeat: int) -> int:
-    print_result(run_bench(settings, repeat), as_json=as_json)
+    steps = Steps(STEPS)
+    result = run_bench(settings, repeat, on_step=steps)
+    steps.finish()
+    print_result(result, as_json=as_json)
     return 0
 
 

@@ -23,12 +23,21 @@ from assistant.config import Settings
 from assistant.engines import build_engines, speak_16k
 from assistant.glasses import MIC_MODES
 from assistant.glasses_cli import simulate
+from assistant.progress import Progress, Steps, quiet
 from models.protocols import SAMPLE_RATE
 
 PHRASES = ("What time is it?", "What time?")
 
 
-def run_bench(settings: Settings, repeat: int, mics: tuple[str, ...]) -> dict[str, object]:
+def steps(mics: tuple[str, ...]) -> int:
+    return 1 + len(PHRASES) * len(mics)
+
+
+def run_bench(
+    settings: Settings, repeat: int, mics: tuple[str, ...], *, on_step: Progress = quiet
+) -> dict[str, object]:
+    """`on_step` hears each of the `steps(mics)` steps' names as it starts."""
+    on_step("loading the engines")
     engines = build_engines(settings)
     result: dict[str, object] = {"machine": bench.machine()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,6 +48,7 @@ def run_bench(settings: Settings, repeat: int, mics: tuple[str, ...]) -> dict[st
             start, end = loud_span(speech)
             result[f"{key}_spoken_s"] = round((end - start) / SAMPLE_RATE, 2)
             for mic in mics:
+                on_step(f"{repeat} simulated turns: {phrase!r}, glasses mic {mic}")
                 taps: list[float] = []
                 ends: list[float] = []
                 endpoints: list[float] = []
@@ -70,6 +80,9 @@ def run_bench(settings: Settings, repeat: int, mics: tuple[str, ...]) -> dict[st
 
 
 def main(settings: Settings, *, as_json: bool, repeat: int, mic: str | None) -> int:
-    result = run_bench(settings, repeat, (mic,) if mic else MIC_MODES)
+    mics = (mic,) if mic else MIC_MODES
+    progress = Steps(steps(mics))
+    result = run_bench(settings, repeat, mics, on_step=progress)
+    progress.finish()
     bench.print_result(result, as_json=as_json)
     return 0

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from assistant.config import Settings
 from assistant.engines import load_intents
+from assistant.progress import Progress, Steps, quiet
 
 SETS: Final = ("intents_misheard.jsonl", "intents_open.jsonl")
 EVAL_DIR: Final = Path(__file__).resolve().parents[1] / "eval"
@@ -69,11 +70,17 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def run(settings: Settings, *, repeat: int = 3) -> dict[str, Any]:
+STEPS: Final = 2
+
+
+def run(settings: Settings, *, repeat: int = 3, on_step: Progress = quiet) -> dict[str, Any]:
+    """`on_step` hears each of the `STEPS` steps' names as it starts."""
+    on_step("loading the intent recognizer")
     start = time.perf_counter()
     recognizer = load_intents(settings)
     load_s = time.perf_counter() - start
     texts = sentences()
+    on_step(f"recognizing {len(texts)} utterances x {repeat}")
     for text in texts[:20]:
         recognizer.recognize(text)  # warm caches, as the first turns of a session would
     every: list[float] = []
@@ -128,6 +135,8 @@ def render(report: dict[str, Any]) -> list[str]:
 
 
 def main(settings: Settings, *, as_json: bool = False, repeat: int = 3) -> int:
-    report = run(settings, repeat=repeat)
+    steps = Steps(STEPS)
+    report = run(settings, repeat=repeat, on_step=steps)
+    steps.finish()
     print(json.dumps(report) if as_json else "\n".join(render(report)))
     return 0

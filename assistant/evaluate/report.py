@@ -22,6 +22,7 @@ from typing import Any, Final, TypeVar
 
 from assistant.evaluate import asr, e2e, intents, timeexpr, wake
 from assistant.evaluate.data import EvalError
+from assistant.progress import Progress, quiet
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,16 +91,29 @@ def machine() -> str:
     )
 
 
+STEP_LABELS: Final = {
+    "asr": "speech recognition evaluation",
+    "wake": "wake word evaluation",
+    "intents": "intent evaluation",
+    "e2e": "end-to-end evaluation (spoken commands through the pipeline)",
+    "time": "time expression evaluation",
+}
+STEPS: Final = len(STEP_LABELS)
+
+
 def run_all(
     sets: Sets,
     *,
     engines: Sequence[str] = (asr.ALL,),
     models: dict[str, str] | None = None,
     language: str = "en",
+    on_step: Progress = quiet,
 ) -> Results:
+    """Every evaluation; `on_step` hears each one's name as it starts (`STEPS` of them)."""
     results = Results(machine=machine())
 
     def attempt(name: str, path: Path | None, run: Callable[[Path], T]) -> T | None:
+        on_step(STEP_LABELS[name])
         if path is None:
             results.errors[name] = "no set given"
             return None
