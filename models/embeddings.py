@@ -45,7 +45,9 @@ DIM: Final = 384
 MAX_TOKENS: Final = 128  # the model was trained on at most 128 word pieces
 CACHE_MIN: Final = 64
 CACHE_KEEP: Final = 4
-_BATCH: Final = 64
+# 16 texts a batch: the same vectors bit for bit as 64 (checked on 256 SLURP sentences), the
+# same CPU, and 43 MB less that onnxruntime's arena keeps after embedding the examples.
+_BATCH: Final = 16
 _LEAN_VERSION: Final = 1  # part of the lean model's key: bump when `lean_model` changes
 
 
