@@ -16,7 +16,6 @@ from assistant import config as cfg
 from assistant.cli_args import positive_int
 from assistant.errors import SottovoceError
 from assistant.evaluate import cli as evaluate_cli
-from assistant.memory import limit_malloc_arenas
 from models.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,7 +25,6 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
-    limit_malloc_arenas()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

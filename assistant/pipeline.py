@@ -254,7 +254,8 @@ class Pipeline:
         self._close_follow_up(emit=False)
         self._turn += 1
         self.emit(ev.TurnStarted, trigger=trigger)
-        self._open_capture("turn", pre_roll_s=min(TAP_PRE_ROLL_S, self._vad.pre_roll_s) * pre_roll)
+        kept = min(TAP_PRE_ROLL_S, self._vad.pre_roll_s) if pre_roll else 0.0
+        self._open_capture("turn", pre_roll_s=kept)
 
     async def repeat_last(self, trigger: str = "double_tap") -> None:
         """Say the last reply again (a double tap on the glasses). Only while idle: while
