@@ -29,6 +29,7 @@ import numpy as np
 from assistant import events as ev
 from assistant.audio import AudioChunk, AudioSink, AudioSource
 from assistant.config import DialogSettings, VadSettings
+from assistant.memory import release_free_memory
 from models.protocols import (
     SAMPLE_RATE,
     Detection,
@@ -694,6 +695,7 @@ class Pipeline:
                 self._mode = _Mode.WAKE
             if not resumed:
                 self.emit(ev.TurnEnded)
+                release_free_memory()  # a long run would creep up turn by turn
         # Only a real exchange earns a follow-up window: after silence, a cut-off monologue or
         # talk that was not for us, waiting without the wake word only invites false turns
         # (one wake word then 60 s of background talk used to give four more turns).
