@@ -78,9 +78,11 @@ def load_intents(settings: Settings, *, semantic: bool | None = None) -> IntentR
     return IntentRecognizer.load(embedder=embedder, threshold=cfg.threshold, margin=cfg.margin)
 
 
-def _doubt_threshold(settings: Settings) -> float | None:
-    doubt = settings.wake.doubt_threshold
-    return doubt if 0 < doubt < settings.wake.threshold else None
+def doubt_threshold(settings: Settings, threshold: float | None = None) -> float | None:
+    """Where doubtful wake-word detections start, below `threshold` (default: the config's);
+    None when the check is off or would not sit below it."""
+    doubt, top = settings.wake.doubt_threshold, threshold or settings.wake.threshold
+    return doubt if 0 < doubt < top else None
 
 
 def build_engines(settings: Settings) -> Engines:
@@ -96,7 +98,7 @@ def build_engines(settings: Settings) -> Engines:
             refractory_s=settings.wake.refractory_s,
             front_end=settings.wake.front_end,
             phrase=settings.wake.phrase,
-            doubt_threshold=_doubt_threshold(settings),
+            doubt_threshold=doubt_threshold(settings),
         )
         engines = Engines(
             wake=wake_f.result(), vad=vad.load_vad(), asr=asr_f.result(), tts=tts_f.result()

@@ -445,16 +445,14 @@ class Pipeline:
     async def _confirm(self, detection: Detection) -> bool:
         """Is the name in what was just said? Asked of the recognizer when the wake model
         was unsure; the audio waits in the source's queue meanwhile (~0.1-0.2 s)."""
-        phrase = detection.phrase or spoken_phrase(detection.name)
         text = await self._transcribe(np.concatenate(self._recent(WAKE_LOOKBACK_S)))
-        said = says_wake_phrase(text, phrase)
+        said = says_wake_phrase(text, _phrase(detection))
         _LOGGER.debug("doubtful wake word (%.2f): heard %r, %s", detection.score, text, said)
         return said
 
     def _open_wake_capture(self, detection: Detection) -> None:
         """Record from before the wake phrase: the command may already have begun."""
-        phrase = detection.phrase or spoken_phrase(detection.name)
-        self._open_capture("turn", pre_roll_s=WAKE_LOOKBACK_S, wake_phrase=phrase)
+        self._open_capture("turn", pre_roll_s=WAKE_LOOKBACK_S, wake_phrase=_phrase(detection))
 
     def _open_capture(
         self,
@@ -851,6 +849,11 @@ class Pipeline:
             room -= len(pcm)
         recent.reverse()
         return recent
+
+
+def _phrase(detection: Detection) -> str:
+    """How the detected phrase is spoken (a detector that does not say: from its name)."""
+    return detection.phrase or spoken_phrase(detection.name)
 
 
 def _synthesize_all(tts: Synthesizer, text: str) -> list[Pcm]:

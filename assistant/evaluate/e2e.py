@@ -35,6 +35,7 @@ import numpy as np
 from assistant import events as ev
 from assistant.audio_files import NullSink, WavFileSource
 from assistant.config import Settings, load_settings
+from assistant.engines import doubt_threshold
 from assistant.evaluate import wake as wake_eval
 from assistant.evaluate.asr import Skipped, engine_names
 from assistant.evaluate.data import Problem, audio_rows, in_order, read_audio, rounded
@@ -281,9 +282,6 @@ def evaluate(
     wanted = {wake_model} | {
         m for c in commands if c.wake_word and (m := wake_eval.model_for(c.wake_word))
     }
-    # As `run` does: doubtful detections are checked by the recognizer.
-    doubt = settings.wake.doubt_threshold
-    doubt_threshold = doubt if 0 < doubt < threshold else None
     for name in sorted(wanted):
         try:
             detectors[name] = load_wake_word(
@@ -291,7 +289,7 @@ def evaluate(
                 threshold=threshold,
                 refractory_s=settings.wake.refractory_s,
                 front_end=settings.wake.front_end,
-                doubt_threshold=doubt_threshold,
+                doubt_threshold=doubt_threshold(settings, threshold),  # checked, as in `run`
             )
         except ModelError as err:
             skipped.append(Skipped(name=name, reason=err.message))
