@@ -82,7 +82,8 @@ class NoSpeech(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotAddressed(Event):
-    """Speech in a follow-up window that was not for the assistant: not answered."""
+    """Speech that was not for the assistant, heard in a follow-up window or before a late
+    wake word: not answered."""
 
     text: str
 

@@ -58,6 +58,10 @@ WAKE_LOOKBACK_S = 1.6
 # phrase's tail, not the start of the command (else a pause after "hey jarvis" ends the turn
 # on the phrase alone).
 WAKE_TAIL_S = 0.3
+# Why a wake turn ended with no speech after the phrase: the detection can come at the end of a
+# short command said in one breath ("hey mycroft what time is it" fired 0.55 after it ended),
+# so the command may already be in the look-back.
+AFTER_PHRASE = "quiet_after_phrase"
 _WORD_RE = re.compile(r"[a-z']+")
 
 
@@ -219,6 +223,8 @@ class Pipeline:
     async def run(self, source: AudioSource, *, realtime: bool, startup_s: float = 0.0) -> None:
         """Listen to `source` until it ends, answering every turn in it."""
         self._realtime = realtime
+        # A new stream: nothing the wake model heard before (a refractory period) carries over.
+        self._listen_pool.submit(self._engines.wake.reset)
         self.emit(ev.Ready, source=source.name, startup_s=startup_s)
         try:
             async for chunk in source.chunks():
@@ -389,14 +395,13 @@ class Pipeline:
         self._pos = chunk.end_s
         self._remember(pcm)
         loop = asyncio.get_running_loop()
-        need_wake = self._mode is _Mode.WAKE or (self._mode is _Mode.BUSY and self._dialog.barge_in)
         need_vad = (
             self._mode is _Mode.CAPTURE
             or (self._mode is _Mode.WAKE and self._follow_up_until is not None)
             or (self._mode is _Mode.BUSY and self._dialog.barge_in)
         )
         detection, speech = await loop.run_in_executor(
-            self._listen_pool, self._detect, pcm, need_wake, need_vad
+            self._listen_pool, self._detect, pcm, need_vad
         )
         if self._mode is _Mode.WAKE:
             await self._on_wake_mode(pcm, detection, speech)
@@ -405,9 +410,14 @@ class Pipeline:
         else:
             await self._on_busy(pcm, detection, speech)
 
-    def _detect(self, pcm: Pcm, need_wake: bool, need_vad: bool) -> tuple[Any, list[bool]]:
-        """Runs on the listen worker: wake word and VAD for one chunk."""
-        detection = self._engines.wake.process(pcm) if need_wake else None
+    def _detect(self, pcm: Pcm, need_vad: bool) -> tuple[Any, list[bool]]:
+        """Runs on the listen worker: wake word and VAD for one chunk.
+
+        The wake model hears every chunk, whatever the mode, so its context stays whole: fed
+        nothing while a command was recorded, it spliced the phrase onto what came after and
+        fired again on the reply's heels (a command answered twice).
+        """
+        detection = self._engines.wake.process(pcm)
         speech: list[bool] = []
         if need_vad:
             vad = self._engines.vad
@@ -507,7 +517,11 @@ class Pipeline:
                     cap.rehearsal.cancel()
                     cap.rehearsal = None
         if cap.speech_start is None:
-            if self._pos - cap.opened_at >= self._vad.no_speech_s:
+            waited = self._pos - cap.opened_at
+            if cap.wake_phrase and not cap.resumed and waited >= WAKE_TAIL_S + self._vad.silence_s:
+                # The turn listens on when the look-back held only the phrase.
+                self._end_capture(AFTER_PHRASE)
+            elif waited >= self._vad.no_speech_s:
                 self._end_capture(None)
             return
         assert cap.last_speech is not None
@@ -590,8 +604,7 @@ class Pipeline:
         cap.ended_at = self._pos
         if reason is None:
             self.emit(ev.NoSpeech)
-        else:
-            assert cap.speech_start is not None
+        elif cap.speech_start is not None:
             self.emit(ev.SpeechEnded, reason=reason, speech_s=self._pos - cap.speech_start)
         if cap.purpose == "answer":
             if self._answer is not None and not self._answer.done():
@@ -662,18 +675,20 @@ class Pipeline:
             if cap.speculation is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     text = await cap.speculation
-                    self.emit(
-                        ev.Transcript, text=text, engine=self._engines.asr.name, speculative=True
-                    )
+            speculative = text is not None
             if text is None:
                 text = await self._transcribe_capture(cap)
-                self.emit(ev.Transcript, text=text, engine=self._engines.asr.name)
             if not text.strip() and self._listen_on(cap):
-                resumed = True  # the same turn goes on
+                resumed = True  # only the wake phrase so far: the same turn goes on
                 return
+            self.emit(
+                ev.Transcript, text=text, engine=self._engines.asr.name, speculative=speculative
+            )
             if not text.strip():
                 self.emit(ev.NoSpeech)
-            elif cap.follow_up and not self._addressed(text, cap):
+            elif (cap.follow_up or cap.end_reason == AFTER_PHRASE) and not self._addressed(
+                text, cap
+            ):
                 self.emit(ev.NotAddressed, text=text)
             elif rehearsal is not None and rehearsal.text == text:
                 await self._answer_rehearsed(rehearsal)
@@ -721,8 +736,9 @@ class Pipeline:
         return True
 
     def _addressed(self, text: str, cap: _Capture) -> bool:
-        """Was speech in a follow-up window said to the assistant? A command a skill knows is;
-        so is a question. Anything else is most likely talk nearby, and the language model
+        """Was speech in a follow-up window (or before a wake word that came late, with
+        silence after it) said to the assistant? A command a skill knows is; so is a question.
+        Anything else is most likely talk nearby ("I told Jarvis"), and the language model
         would answer it."""
         if cap.end_reason == "max_length" or self.handler is None:
             return False

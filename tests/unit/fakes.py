@@ -30,13 +30,18 @@ def chunks_of(value: int, seconds: float) -> list[Pcm]:
 class FakeWake:
     name = "fake"
 
+    def __init__(self) -> None:
+        self.resets = 0
+        self.samples = 0  # fed so far
+
     def process(self, chunk: Pcm) -> Detection | None:
+        self.samples += len(chunk)
         if len(chunk) and int(chunk[0]) == WAKE:
             return Detection(name="hey fake", score=0.99)
         return None
 
     def reset(self) -> None:
-        pass
+        self.resets += 1
 
 
 class FakeVad:

@@ -90,6 +90,34 @@ async def test_wake_command_reply_in_order() -> None:
     assert names[-2:] == ["turn_ended", "stopped"]
 
 
+async def test_each_run_starts_the_wake_word_afresh() -> None:
+    """A new source is a new stream: what the wake model heard at the end of the last one
+    (its context, a refractory period after a late detection) must not carry over."""
+    wake = FakeWake()
+    engines = Engines(wake=wake, vad=FakeVad(), asr=FakeAsr({}), tts=FakeTts())
+    pipeline = Pipeline(
+        engines, RecordingSink(), vad=VadSettings(), dialog=DialogSettings(), emit=[].append
+    )
+    for runs in (1, 2):
+        await pipeline.run(ListSource(command(1)), realtime=False)
+        assert wake.resets == runs
+
+
+async def test_the_wake_word_hears_every_chunk_of_a_turn() -> None:
+    """The wake model's context must stay whole: fed nothing while a command was recorded, its
+    next score spliced the phrase onto whatever came after (hey_rhasspy then fired on the
+    reply's heels, and the command was answered twice)."""
+    wake = FakeWake()
+    engines = Engines(wake=wake, vad=FakeVad(), asr=FakeAsr({1: "what time is it"}), tts=FakeTts())
+    pipeline = Pipeline(
+        engines, RecordingSink(), vad=VadSettings(), dialog=DialogSettings(), emit=[].append
+    )
+    pipeline.handler = BasicHandler(pipeline, now=lambda: NOON)
+    audio = command(1)
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert wake.samples == sum(len(c) for c in audio)
+
+
 async def test_endpoint_after_configured_silence() -> None:
     pipeline, events, _ = build({1: "what time is it"})
     await pipeline.run(ListSource(command(1, seconds=1.0)), realtime=False)
@@ -121,8 +149,32 @@ async def test_no_speech_timeout_ends_turn() -> None:
         "stopped",
     ]
     no_speech = next(e for e in events if isinstance(e, ev.NoSpeech))
-    assert no_speech.audio_s == pytest.approx(0.08 + 2.0, abs=0.09)
+    # The look-back is checked for a command once the phrase is followed by silence, then
+    # the turn waits the full time for one.
+    quiet = WAKE_TAIL_S + 0.4
+    assert no_speech.audio_s == pytest.approx(0.08 + quiet + 2.0, abs=0.09)
     assert asr.calls == []
+
+
+async def test_a_command_before_a_late_wake_detection_is_answered() -> None:
+    """The wake model can fire only after a short command said in one breath has ended
+    ("hey mycroft what time is it"): the command is in the look-back, not after it."""
+    pipeline, events, _ = build({1: "what time is it"})
+    audio = [*chunks_of(SPEECH + 1, 1.0), *chunks_of(WAKE, 0.08), *chunks_of(SILENCE, 3.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert [e.text for e in events if isinstance(e, ev.Transcript)] == ["what time is it"]
+    assert [e.name for e in events if isinstance(e, ev.IntentRecognized)] == ["time.query"]
+    reply = next(e for e in events if isinstance(e, ev.Reply))
+    assert reply.audio_s is not None and reply.audio_s < 1.08 + 1.0
+
+
+async def test_talk_before_a_late_wake_detection_is_not_answered() -> None:
+    """Talk that merely ends on the name ("... and I told Jarvis") is not a command."""
+    pipeline, events, _ = build({1: "and then I told him about it"})
+    audio = [*chunks_of(SPEECH + 1, 1.0), *chunks_of(WAKE, 0.08), *chunks_of(SILENCE, 3.0)]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert "not_addressed" in kinds(events)
+    assert "reply" not in kinds(events)
 
 
 async def test_max_utterance_cuts_off() -> None:
