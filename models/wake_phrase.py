@@ -83,7 +83,17 @@ def strip_wake_phrase(text: str, phrase: str) -> str:
             return text
         cut = words[lead - 1].end
     rest = text[cut:].lstrip(" ,.;:!?-–—…\t\n")
+    if rest and _starts_with_name(rest, phrase_words):
+        # Forced as a prefix, the phrase can come out twice when the audio holds only it
+        # ("Hey Jarvis, hey Jarvis"): the recognizer wrote the prefix, then what it heard.
+        return strip_wake_phrase(rest, phrase)
     return rest[:1].upper() + rest[1:] if rest else ""
+
+
+def _starts_with_name(text: str, phrase_words: list[str]) -> bool:
+    words = _words(text)
+    found = _find_name(words, phrase_words, len(phrase_words) + _EXTRA_WORDS, MATCH_THRESHOLD)
+    return found is not None and all(w.text in GREETINGS for w in words[: found[0]])
 
 
 def says_wake_phrase(text: str, phrase: str) -> bool:

@@ -35,6 +35,10 @@ from models.wake_phrase import similarity, spoken_phrase, strip_wake_phrase, wak
         ("Hey, start a timer.", "hey jarvis", "Start a timer."),
         # Only the phrase: no command.
         ("Hey Jarvis.", "hey jarvis", ""),
+        # The phrase forced as a prefix and heard again in the audio, alone or before a command.
+        ("Hey Jarvis, hey Jarvis", "hey jarvis", ""),
+        ("Hey Jarvis, hey Jarvis, what time is it?", "hey jarvis", "What time is it?"),
+        ("Hey Mycroft, hey, my craft. Louder.", "hey mycroft", "Louder."),
     ],
 )
 def test_the_phrase_is_taken_out(heard: str, phrase: str, command: str) -> None:
