@@ -204,9 +204,12 @@ def _snake(name: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notification(Event):
-    """A reminder, alarm or timer fell due (or, `missed`, fell due while the assistant was off)."""
+    """A reminder, alarm or timer fell due (or, `missed`, fell due while the assistant was off).
 
-    kind: str  # "reminder", "alarm" or "timer"
+    `job_kind`, not `kind`: a field named `kind` would replace `Event.kind`, and the event's JSON
+    would then say `"event": "reminder"` instead of `"event": "notification"`."""
+
+    job_kind: str  # "reminder", "alarm" or "timer"
     job_id: int
     text: str  # what was said
     due: str  # ISO 8601, local zone
@@ -214,4 +217,4 @@ class Notification(Event):
 
     def describe(self) -> str:
         missed = "missed " if self.missed else ""
-        return f"{missed}{self.kind} #{self.job_id} due {self.due}: {self.text!r}"
+        return f"{missed}{self.job_kind} #{self.job_id} due {self.due}: {self.text!r}"

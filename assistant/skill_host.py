@@ -227,7 +227,7 @@ class SkillHost:
         await self._notify(
             Notification(
                 t=self._elapsed(),
-                kind=job.kind,
+                job_kind=job.kind,
                 job_id=job.id,
                 text=text,
                 due=job.due.isoformat(),

@@ -131,7 +131,7 @@ async def test_transcript_reply_and_reminders_show_on_the_display() -> None:
         await rig.link.drop()  # a reminder falls due while the link is down
         rig.session.observe(
             ev.Notification(
-                t=1.0, kind="reminder", job_id=1, text="call mum", due="2026-11-26T12:00"
+                t=1.0, job_kind="reminder", job_id=1, text="call mum", due="2026-11-26T12:00"
             )
         )
         await _until(lambda: len(radio.glasses.received.pages) == 3)

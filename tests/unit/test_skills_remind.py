@@ -119,7 +119,9 @@ async def test_reminder_is_stored_then_fires(h: Harness) -> None:
     h.clock.advance(timedelta(minutes=10))
     await h.host.scheduler.tick()
     assert h.said[-1] == "Reminder: call mom."
-    assert [(e.kind, e.job_id, e.missed) for e in h.events] == [("reminder", job.id, False)]
+    assert [(e.job_kind, e.job_id, e.missed) for e in h.events] == [("reminder", job.id, False)]
+    line = h.events[0].to_json()  # what `run --json` prints
+    assert (line["event"], line["job_kind"]) == ("notification", "reminder")
 
 
 async def test_alarms_ring_through_mute(tmp_path: Path) -> None:
