@@ -16,6 +16,7 @@ from assistant import config as cfg
 from assistant.cli_args import positive_int
 from assistant.errors import SottovoceError
 from assistant.evaluate import cli as evaluate_cli
+from models.catalog import ASR_ENGINES
 from models.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transcribe", help="speech to text on a WAV file")
     p.add_argument("file", type=Path, metavar="FILE.wav")
-    p.add_argument("--engine", help="whisper, moonshine or vosk (default: from config)")
+    p.add_argument("--engine", help=f"{', '.join(ASR_ENGINES)} (default: from config)")
     p.add_argument("--model", help="model folder for the engine (vosk needs one)")
     p.add_argument(
         "--language",

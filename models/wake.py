@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from models import _packages as pk
-from models.catalog import DEFAULT_WAKE_WORD, WAKE_WORD_MODELS
+from models.catalog import DEFAULT_WAKE_WORD, WAKE_FRONT_ENDS, WAKE_WORD_MODELS
 from models.errors import ModelFileError, UnknownEngineError
 from models.protocols import SAMPLE_RATE, Detection, Pcm
 from models.wake_phrase import spoken_phrase
@@ -28,7 +28,6 @@ FRAME_SAMPLES: Final = 1280
 """openWakeWord scores audio in 80 ms steps."""
 
 _TFLITE_IDENTIFIER: Final = b"TFL3"
-FRONT_ENDS: Final = ("onnx", "tflite")
 
 
 class FrameScorer(Protocol):
@@ -182,8 +181,8 @@ def load_wake_word(
     `phrase`: how the phrase is spoken, when the model's name does not say ("" = from the name).
     `doubt_threshold`: report score peaks between it and `threshold` as doubtful detections.
     """
-    if front_end not in FRONT_ENDS:
-        raise UnknownEngineError("wake-word front end", front_end, list(FRONT_ENDS))
+    if front_end not in WAKE_FRONT_ENDS:
+        raise UnknownEngineError("wake-word front end", front_end, list(WAKE_FRONT_ENDS))
     name, path = resolve_wake_word(model)
     oww = pk.require(pk.PYOPEN_WAKEWORD, "The wake-word detector")
     try:

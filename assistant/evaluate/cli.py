@@ -18,7 +18,7 @@ from typing import Any
 
 from assistant.evaluate.data import EvalError, Problem
 from assistant.progress import Steps
-from models.catalog import DEFAULT_WAKE_WORD, WAKE_WORD_MODELS
+from models.catalog import ASR_ENGINES, DEFAULT_ASR_ENGINE, DEFAULT_WAKE_WORD, WAKE_WORD_MODELS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
     e = sub.add_parser("e2e", help="spoken commands: wake word -> transcript -> intent")
     e.add_argument("set", type=Path, metavar="DIR", help="folder with labels.tsv")
-    _engine_args(e, default="whisper")
+    _engine_args(e, default=DEFAULT_ASR_ENGINE)
     e.add_argument(
         "--wake-model",
         default=DEFAULT_WAKE_WORD,
@@ -143,7 +143,7 @@ def _engine_args(p: argparse.ArgumentParser, *, default: str) -> None:
         "--engine",
         action="append",
         metavar="E",
-        help=f"whisper, moonshine, vosk or all (repeatable or comma-separated; default {default})",
+        help=f"{', '.join(ASR_ENGINES)} or all (repeatable or comma-separated; default {default})",
     )
     p.add_argument(
         "--model",
