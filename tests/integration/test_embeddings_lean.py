@@ -10,12 +10,11 @@ import pytest
 
 from models import embeddings
 from models.errors import ModelError
+from tests.corpora import CORPORA, corpus
 
 pytestmark = pytest.mark.integration
 
-SLURP = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "eval" / "slurp_devel.jsonl"
-)
+SLURP = CORPORA / "eval" / "slurp_devel.jsonl"
 
 
 def test_lean_minilm_matches_the_packaged_model(tmp_path: Path) -> None:
@@ -41,9 +40,7 @@ def test_batch_size_does_not_change_the_vectors(
         embedder = embeddings.load(cache_dir=tmp_path)
     except ModelError as err:  # pragma: no cover - the packages are dependencies
         pytest.skip(err.message)
-    if not SLURP.is_file():
-        pytest.skip(f"{SLURP} is missing")
-    with SLURP.open(encoding="utf-8") as f:
+    with corpus("eval", "slurp_devel.jsonl").open(encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for _, line in zip(range(150), f, strict=False)]
     texts = [f"{t} {i}" for i, t in enumerate(texts)]  # never an entry of the file cache
     small = embedder.embed(texts)

@@ -31,6 +31,7 @@ from models import (
     load_vad,
     load_wake_word,
 )
+from tests.corpora import CORPORA, corpus
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +40,6 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REPO: Final = Path(__file__).resolve().parents[2]
-CORPORA: Final = REPO.parent / "shared" / "corpora"
 WAKE_WAVS: Final = CORPORA / "wakeword" / "wav"
 ASR_EN: Final = CORPORA / "asr_en" / "transcripts.tsv"
 
@@ -50,20 +50,14 @@ KOREAN_PHRASE: Final = "어디에 있어요"  # "Where is it?"; espeak-ng's Kore
 # --- helpers -------------------------------------------------------------------------------
 
 
-def corpus_file(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"test corpus not found: {path} (expected ../shared/corpora beside the repo)")
-    return path
-
-
 def read_wav(path: Path) -> Pcm:
-    with wave.open(str(corpus_file(path)), "rb") as wav:
+    with wave.open(str(corpus(path)), "rb") as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (SAMPLE_RATE, 1, 2)
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
 
 
 def asr_corpus() -> list[tuple[Path, str]]:
-    tsv = corpus_file(ASR_EN)
+    tsv = corpus(ASR_EN)
     rows = [line.split("\t", 1) for line in tsv.read_text(encoding="utf-8").splitlines() if line]
     return [(tsv.parent / wav, text) for wav, text in rows]
 

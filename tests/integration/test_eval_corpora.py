@@ -18,18 +18,11 @@ import pytest
 from assistant.audio_convert import resample
 from assistant.evaluate import asr, cli, e2e, intents, report, timeexpr, wake
 from models.protocols import SAMPLE_RATE
+from tests.corpora import corpus
 
 pytestmark = pytest.mark.integration
 
-CORPORA: Final = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 REPO: Final = Path(__file__).resolve().parents[2]
-
-
-def corpus(*parts: str) -> Path:
-    path = CORPORA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"dev corpus not found: {path} (expected ../shared/corpora beside the repo)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ their skill with their slots, open questions still reach the language model."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +11,9 @@ import pytest
 from models import embeddings
 from models.errors import ModelError
 from skills.intents import ANSWER, IntentRecognizer
+from tests.corpora import CORPORA
 
 pytestmark = pytest.mark.integration
-
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ from assistant.podcasts.errors import (
 from assistant.podcasts.fetch import FetchSettings
 from assistant.podcasts.library import Library
 from assistant.podcasts.sync import refresh, refresh_all, subscribe
+from tests.corpora import corpus
 from tests.podcast_support import FeedServer, Route, encode_tone, feed_server, rss
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "podcast_feeds" / "real"
 FAST = FetchSettings(timeout_s=2.0)
 MP3 = encode_tone(2.0)
 
@@ -59,9 +59,7 @@ def _download_settings(**kw: int) -> DownloadSettings:
 
 
 def test_subscribe_real_feed_over_http(server: FeedServer, library: Library) -> None:
-    path = REAL / "giantbomb_bombcast.rss"
-    if not path.exists():
-        pytest.skip(f"real feed missing: {path}")
+    path = corpus("podcast_feeds", "real", "giantbomb_bombcast.rss")
     url = server.add("/bombcast", Route(body=path.read_bytes(), last_modified="Tue, 01 Oct 2019"))
     result = subscribe(library, url, FAST)
     assert result.new_episodes == 730

@@ -11,8 +11,8 @@ import pytest
 from assistant.evaluate import intents
 from assistant.evaluate.label_maps import Mapped, map_row
 from skills.intents import IntentRecognizer
+from tests.corpora import corpus
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 OURS = intents.LABEL_SPACE
 
 
@@ -133,10 +133,7 @@ def test_a_tsv_set_is_read_too(recognizer: IntentRecognizer, tmp_path: Path) -> 
 def test_every_dev_intent_set_scores_at_least_95_percent(
     recognizer: IntentRecognizer, name: str
 ) -> None:
-    path = CORPORA / name
-    if not path.is_file():
-        pytest.skip(f"dev corpus not found at {path}")
-    report = intents.evaluate(path, recognizer)
+    report = intents.evaluate(corpus(name), recognizer)
     assert report.problems == []
     assert report.accuracy >= 0.95, report.misses[:20]
     if report.out_of_scope:

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from skills.intents import IntentRecognizer, clean, looks_complete
-
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+from tests.corpora import corpus
 
 
 @pytest.fixture(scope="module")
@@ -415,9 +414,7 @@ def test_a_time_zone_nobody_has_is_not_a_place(recognizer: IntentRecognizer) -> 
 
 
 def test_dev_set_floor(recognizer: IntentRecognizer) -> None:
-    path = CORPORA / "eval" / "slurp_devel.jsonl"
-    if not path.is_file():
-        pytest.skip(f"dev corpus not found at {path}")
+    path = corpus("eval", "slurp_devel.jsonl")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     report = recognizer.evaluate(rows)
     assert report.accuracy >= 0.95, report.per_intent  # measured 0.956 on templates alone

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant.podcasts.errors import NotAFeedError
 from assistant.podcasts.feeds import Enclosure, html_to_text, parse_duration, parse_feed
+from tests.corpora import CORPORA, corpus
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "podcast_feeds"
-CONFORMANCE = CORPORA / "parser_conformance_podcastparser"
-REAL = CORPORA / "real"
+CONFORMANCE = CORPORA / "podcast_feeds" / "parser_conformance_podcastparser"
+REAL = CORPORA / "podcast_feeds" / "real"
 
 # Where sottovoce deliberately differs from podcastparser, and why.
 DEVIATIONS: dict[str, str] = {
@@ -88,10 +87,7 @@ def test_conformance_suite_present() -> None:
 
 
 def _real(name: str) -> bytes:
-    path = REAL / name
-    if not path.exists():
-        pytest.skip(f"real feed missing: {path}")
-    return path.read_bytes()
+    return corpus(REAL / name).read_bytes()
 
 
 def test_giant_bombcast_730_episodes_under_a_second() -> None:

@@ -13,9 +13,8 @@ from assistant.podcasts.fetch import FetchSettings
 from assistant.podcasts.library import Library
 from assistant.podcasts.sync import refresh, subscribe
 from assistant.store import Store
+from tests.corpora import corpus
 from tests.podcast_support import rss
-
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "podcast_feeds" / "real"
 
 
 def _items(n: int) -> list[dict[str, str]]:
@@ -59,9 +58,7 @@ def test_subscribe_to_a_local_file(library: Library, tmp_path: Path) -> None:
 
 
 def test_real_narro_feed_from_file(library: Library) -> None:
-    path = REAL / "narro.rss"
-    if not path.exists():
-        pytest.skip(f"real feed missing: {path}")
+    path = corpus("podcast_feeds", "real", "narro.rss")
     sub = subscribe(library, str(path), FetchSettings()).subscription
     assert sub.episodes == len(library.episodes(sub.id)) > 0
 
