@@ -38,11 +38,13 @@ def build(
     *,
     follow_up_s: float = 0.0,
     speculate_s: float = 0.0,
+    asr: FakeAsr | None = None,
+    wake: FakeWake | None = None,
 ) -> tuple[Pipeline, list[ev.Event], FakeAsr]:
     events: list[ev.Event] = []
-    asr = FakeAsr(script)
+    asr = asr or FakeAsr(script)
     pipeline = Pipeline(
-        Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts()),
+        Engines(wake=wake or FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts()),
         sink or RecordingSink(),
         vad=VadSettings(
             silence_s=0.4, no_speech_s=2.0, max_utterance_s=5.0, speculate_s=speculate_s
@@ -567,9 +569,8 @@ class PhraseAsr(FakeAsr):
 async def test_a_command_said_in_one_breath_keeps_its_first_word() -> None:
     """The detection comes after the command has begun: the turn records from before the
     phrase, and the phrase is taken out of the transcript."""
-    pipeline, events, _ = build({})
     asr = PhraseAsr({1: "what time is it"})
-    pipeline._engines = Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    pipeline, events, _ = build({}, asr=asr)
     early = chunks_of(SPEECH + 9, 2.0)  # said long before: outside the look-back
     phrase = chunks_of(SPEECH + 1, 0.4)  # the phrase and the command's first word
     rest = chunks_of(SPEECH + 1, 1.0)
@@ -639,9 +640,8 @@ async def test_no_follow_up_window_after_a_cut_off_monologue() -> None:
 
 async def test_a_pause_after_the_phrase_waits_for_the_command() -> None:
     """The detection fired before the phrase ended: its tail is not the command."""
-    pipeline, events, _ = build({})
     asr = PhraseAsr({5: "", 1: "what time is it"})  # 5: the tail of the phrase
-    pipeline._engines = Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    pipeline, events, _ = build({}, asr=asr)
     audio = [
         *chunks_of(WAKE, 0.08),
         *chunks_of(SPEECH + 5, 0.48),
@@ -657,9 +657,8 @@ async def test_a_pause_after_the_phrase_waits_for_the_command() -> None:
 
 
 async def test_only_the_phrase_and_then_nothing_ends_the_turn() -> None:
-    pipeline, events, _ = build({})
     asr = PhraseAsr({5: ""})
-    pipeline._engines = Engines(wake=FakeWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    pipeline, events, _ = build({}, asr=asr)
     audio = [*chunks_of(WAKE, 0.08), *chunks_of(SPEECH + 5, 0.48), *chunks_of(SILENCE, 3.0)]
     await pipeline.run(ListSource(audio), realtime=False)
     assert "no_speech" in kinds(events)
@@ -678,9 +677,8 @@ class DoubtfulWake(FakeWake):
 
 
 def doubtful_run(phrase_tag: int, script: dict[int, str]) -> tuple[list[ev.Event], PhraseAsr]:
-    pipeline, events, _ = build({})
     asr = PhraseAsr(script)
-    pipeline._engines = Engines(wake=DoubtfulWake(), vad=FakeVad(), asr=asr, tts=FakeTts())
+    pipeline, events, _ = build({}, asr=asr, wake=DoubtfulWake())
     audio = [
         *chunks_of(phrase_tag, 0.8),
         *chunks_of(DOUBT, 0.08),
