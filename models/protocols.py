@@ -52,15 +52,54 @@ class VoiceActivityDetector(Protocol):
     def reset(self) -> None: ...
 
 
+class RecognizerStream(Protocol):
+    """One utterance being recognised while it is heard, in the manner of Wyoming's
+    audio-start / audio-chunk / audio-stop: `Recognizer.start()`, then `feed`* with `partial`
+    asked whenever a guess helps, then `finish` (or `close`, to drop the utterance).
+
+    The audio stays with the stream, so a caller never re-sends what it already fed. Any
+    method may run inference (Vosk decodes as it is fed, Moonshine every half second of audio,
+    Whisper on `partial` and `finish`): use a stream from one thread at a time, in order, where
+    the engine's inference runs. After `finish` or `close`, every method but `close` raises
+    `StreamClosedError`.
+    """
+
+    def feed(self, chunk: Pcm) -> None:
+        """Append any number of samples (none included). Not 16 kHz mono int16 (floats, two
+        channels): `AudioFormatError`."""
+        ...
+
+    def partial(self) -> str:
+        """The best transcript of the audio fed so far; the stream stays open. May cost a
+        whole decode (Whisper re-decodes everything fed); asked again with no audio fed in
+        between, it answers from the last decode."""
+        ...
+
+    def finish(self) -> str:
+        """The transcript of all the audio fed ("" for none), then the stream is closed.
+        Right after a `partial` with no audio fed since, it costs no new decode."""
+        ...
+
+    def close(self) -> None:
+        """Drop the utterance without a result and free what the engine holds for it. Does
+        nothing on a stream already closed or finished, so it can go in a `finally`."""
+        ...
+
+
 class Recognizer(Protocol):
-    """Speech to text on a finished (or speculative) utterance."""
+    """Speech to text, streamed (`start`) or on a finished utterance (`transcribe`)."""
 
     @property
     def name(self) -> str: ...
 
+    def start(self, *, prefix: str = "") -> RecognizerStream:
+        """A stream for one utterance. `prefix`: words known to open it (a wake phrase), a hint
+        an engine may use; the transcript may include them or not. Streams are independent:
+        starting one never disturbs another still open."""
+        ...
+
     def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
-        """The words in `audio`. `prefix`: words known to open it (a wake phrase), a hint an
-        engine may use; the transcript may include them or not."""
+        """The words in `audio`: the same as `start(prefix=prefix)`, `feed(audio)`, `finish()`."""
         ...
 
 
