@@ -25,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from models.protocols import (
     SAMPLE_RATE,
     Pcm,
     Recognizer,
+    RecognizerStream,
     VoiceActivityDetector,
     WakeWordDetector,
 )
@@ -203,6 +204,9 @@ class _Mute:
         return iter(())
 
 
+_T = TypeVar("_T")
+
+
 class _TimedRecognizer:
     """The recognizer, with the time its calls took (speculative ones included)."""
 
@@ -214,12 +218,38 @@ class _TimedRecognizer:
     def name(self) -> str:
         return self._recognizer.name
 
+    def start(self, *, prefix: str = "") -> RecognizerStream:
+        return _TimedStream(self.timed(self._recognizer.start, prefix=prefix), self)
+
     def transcribe(self, audio: Pcm, *, prefix: str = "") -> str:
+        return self.timed(self._recognizer.transcribe, audio, prefix=prefix)
+
+    def timed(self, call: Callable[..., _T], *args: object, **kwargs: object) -> _T:
         start = time.perf_counter()
         try:
-            return self._recognizer.transcribe(audio, prefix=prefix)
+            return call(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - start
+
+
+class _TimedStream:
+    """A stream of the timed recognizer: its calls count in the recognizer's time."""
+
+    def __init__(self, stream: RecognizerStream, timed: _TimedRecognizer) -> None:
+        self._stream = stream
+        self._timed = timed
+
+    def feed(self, chunk: Pcm) -> None:
+        self._timed.timed(self._stream.feed, chunk)
+
+    def partial(self) -> str:
+        return self._timed.timed(self._stream.partial)
+
+    def finish(self) -> str:
+        return self._timed.timed(self._stream.finish)
+
+    def close(self) -> None:
+        self._timed.timed(self._stream.close)
 
 
 async def hear(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
+from models.errors import StreamClosedError
 from models.protocols import SAMPLE_RATE, Detection, Pcm
 
 WAKE = 30_000
@@ -72,6 +73,42 @@ class FakeAsr:
         tag = int(values[np.argmax(counts)]) - SPEECH
         self.calls.append(tag)
         return self.script.get(tag, "")
+
+    def start(self, *, prefix: str = "") -> FakeAsrStream:
+        return FakeAsrStream(self, prefix)
+
+
+@dataclass
+class FakeAsrStream:
+    """Keeps what it is fed; every result is the recognizer's `transcribe` of all of it, so a
+    subclass that overrides `transcribe` streams the same way."""
+
+    asr: FakeAsr
+    prefix: str
+    audio: list[Pcm] = field(default_factory=list)
+    closed: bool = False
+
+    def feed(self, chunk: Pcm) -> None:
+        self._check_open()
+        self.audio.append(chunk)
+
+    def partial(self) -> str:
+        self._check_open()
+        pcm = np.concatenate(self.audio) if self.audio else np.zeros(0, dtype=np.int16)
+        return self.asr.transcribe(pcm, prefix=self.prefix)
+
+    def finish(self) -> str:
+        text = self.partial()
+        self.closed = True
+        return text
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise StreamClosedError("the fake recognizer's stream was finished or closed")
+
 
 
 class FakeTts:
