@@ -18,7 +18,7 @@ from assistant.scheduler import local_zone, sweep
 from assistant.store import FailedJob, Store, StoreError
 from skills.intents import IntentRecognizer
 from skills.sdk import Job
-from skills.timeexpr import Recurrence
+from skills.sdk.timeexpr import Recurrence
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,7 +6,7 @@ committed before the announcement, so a crash mid-sentence cannot repeat it), th
 the next due time, at the latest every `poll_s` seconds (so a changed wall clock or a suspended
 laptop is noticed within a second), and whenever a job is added or changed.
 
-Recurring jobs roll forward in their own zone's wall-clock time (see `skills.timeexpr`), so "every
+Recurring jobs roll forward in their own zone's wall-clock time (see `skills.sdk.timeexpr`), so "every
 day at 8" stays at 8:00 across daylight-saving changes; occurrences missed while off are announced
 once, not once per occurrence, and several jobs missed at once are announced together in one
 summary (`announce_missed`).
@@ -29,7 +29,7 @@ from typing import Protocol
 
 from assistant.store import Store, StoreError
 from skills.sdk import Job, JobKind, JobSpec
-from skills.timeexpr import Recurrence
+from skills.sdk.timeexpr import Recurrence
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -234,6 +234,6 @@ class SkillHost:
                 missed=missed,
             )
         )
-        audible = getattr(self.volume, "audible", None)  # alarms ring through "mute"
-        with audible() if audible is not None else contextlib.nullcontext():
+        # alarms ring through "mute"
+        with self.volume.audible() if self.volume is not None else contextlib.nullcontext():
             await self.say(text)  # the Notification event puts it on the glasses, with a tone

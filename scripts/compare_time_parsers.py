@@ -1,4 +1,4 @@
-"""Compare `skills.timeexpr` with maintained time parsers on the `sottovoce eval time` sets.
+"""Compare `skills.sdk.timeexpr` with maintained time parsers on the `sottovoce eval time` sets.
 
 Accuracy is scored exactly as `sottovoce eval time` scores it (same cases, same precision per
 case); speed is the wall time of one call per case, after a warm-up pass, as median and p95 in

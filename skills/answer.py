@@ -12,7 +12,7 @@ import re
 from contextlib import aclosing
 from typing import Final
 
-from skills.sdk import Intent, SkillContext
+from skills.sdk import BaseSkill, Intent, SkillContext, sentence_files
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,9 +58,10 @@ def speakable(text: str) -> str:
     return " ".join(_MARKUP.sub("", text).split())
 
 
-class AnswerSkill:
+class AnswerSkill(BaseSkill):
     name = "answer"
     intents = frozenset({"answer"})
+    sentences = sentence_files(__package__, "out_of_scope.yaml")
 
     def __init__(self, *, max_sentences: int = 2, max_tokens: int = 96) -> None:
         self.max_sentences = max_sentences

@@ -10,8 +10,7 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, available_timezones
 
-from skills import timeexpr
-from skills.sdk import Intent, SkillContext
+from skills.sdk import BaseSkill, Intent, SkillContext, sentence_files, timeexpr
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -141,9 +140,10 @@ def _until(asked: str, day: date, today: date, unit: str) -> str:
     return f"{name} is in {_count(days, unit)}, on {_date_text(day)}."
 
 
-class TimeSkill:
+class TimeSkill(BaseSkill):
     name = "time"
     intents = frozenset({"time.query"})
+    sentences = sentence_files(__package__, "clock.yaml")
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
         await ctx.say(self.reply(intent, ctx.now()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skills.sdk import Intent, SkillContext
+from skills.sdk import BaseSkill, Intent, SkillContext, sentence_files
 
 HELP_TEXT = (
     "I can tell you the time and date, set reminders, alarms and timers, play and summarize "
@@ -11,9 +11,10 @@ HELP_TEXT = (
 )
 
 
-class HelpSkill:
+class HelpSkill(BaseSkill):
     name = "help"
     intents = frozenset({"help"})
+    sentences = sentence_files(__package__, "help.yaml")
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
         await ctx.say(HELP_TEXT)

@@ -1,5 +1,9 @@
 """Transcript -> `Intent`: hassil over the skills' sentence files, with a keyword fallback.
 
+The sentence files are those every loaded skill names (`Skill.sentences`, built-in or installed)
+and the shared ones, merged by `skills.sentences`; the owning skill's `shape_slots` has the last
+word on an intent's slots.
+
 Three passes, cheapest and surest first:
 1. clean the text the way recognizers write it (case, punctuation, fillers, wake-word leftovers)
    and match it against the sentence templates with hassil; a match whose wildcard cannot hold
@@ -19,7 +23,6 @@ Anything left is `Intent("answer", {"query": text})`.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,15 +35,12 @@ from hassil import Intents, recognize_all
 from hassil.recognize import RecognizeResult
 
 from skills import semantic as semantic_mod
-from skills import timeexpr
-from skills.sdk import Intent
+from skills import sentences as sentences_mod
+from skills.sdk import Intent, SentenceError, Skill, load_skills, timeexpr
 from skills.semantic import Embedder, Match, SemanticMatcher
 
 _LOGGER = logging.getLogger(__name__)
-# PyYAML ships no type stubs and the environment has none; hassil depends on it anyway.
-_yaml: Any = importlib.import_module("yaml")
 
-SENTENCE_DIR: Final = Path(__file__).resolve().parent
 ANSWER: Final = "answer"
 
 _WAKE_WORDS: Final = (
@@ -119,6 +119,9 @@ class IntentRecognizer:
         intents: Intents,
         vocabulary: frozenset[str],
         semantic: SemanticMatcher | None = None,
+        *,
+        shapers: Mapping[str, Skill] | None = None,
+        sentence_errors: Sequence[SentenceError] = (),
     ) -> None:
         self._intents = intents
         self._vocabulary = vocabulary
@@ -128,42 +131,56 @@ class IntentRecognizer:
             semantic.examples if semantic is not None else semantic_mod.sample_examples(intents)
         )
         self._single: dict[str, Intents] = {}  # intent name -> hassil over that intent alone
+        self._shapers = dict(shapers or {})
+        self.sentence_errors = tuple(sentence_errors)
 
     @classmethod
     def load(
         cls,
         files: Iterable[Path] | None = None,
         *,
+        skills: Iterable[Skill] | None = None,
         embedder: Embedder | None = None,
         threshold: float = semantic_mod.THRESHOLD,
         margin: float = semantic_mod.MARGIN,
+        strict: bool = False,
     ) -> IntentRecognizer:
-        """Read sentence files (default: every YAML beside the built-in skills).
+        """Merge the shared sentence files and those of `skills` (default: every installed
+        skill, `load_skills()`); with `files`, those files alone, and the sentence files of
+        `skills` only if given (tests and evaluations).
+
+        A skill whose sentence file is missing or malformed is left out (`sentence_errors`
+        names it and the file; `strict=True` raises instead); the others load.
 
         With an `embedder`, utterances no template, correction or keyword rule understands
         are scored against example sentences (`skills.semantic`): the templates' expansions
         and every file's `examples:` section. Embedding those takes a few seconds the first
         time (the embedder may cache them).
         """
-        paths = sorted(SENTENCE_DIR.glob("*.yaml")) if files is None else list(files)
-        merged: dict[str, Any] = {"language": "en", "intents": {}, "lists": {},
-                                  "expansion_rules": {}}  # fmt: skip
-        listed: dict[str, list[str]] = {}
-        for path in paths:
-            data = _yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            for name, body in (data.get("intents") or {}).items():
-                merged["intents"].setdefault(name, {"data": []})["data"].extend(body["data"])
-            merged["lists"].update(data.get("lists") or {})
-            merged["expansion_rules"].update(data.get("expansion_rules") or {})
-            for name, sentences in (data.get("examples") or {}).items():
-                listed.setdefault(str(name), []).extend(clean(str(s)) for s in sentences or ())
-        intents = Intents.from_dict(merged)
+        if files is None:
+            language = sentences_mod.gather(
+                load_skills() if skills is None else skills, strict=strict
+            )
+        else:
+            language = sentences_mod.gather(
+                skills or (), shared=(), paths=list(files), strict=strict
+            )
+        intents = language.intents
+        listed = {
+            name: [clean(s) for s in sentences] for name, sentences in language.examples.items()
+        }
         matcher = None
         if embedder is not None:
             examples = semantic_mod.merge_examples(semantic_mod.sample_examples(intents), listed)
             matcher = SemanticMatcher(embedder, examples, threshold=threshold, margin=margin)
             matcher.match("warm up")  # onnxruntime's first run is slow
-        recognizer = cls(intents, frozenset(_template_words(merged)), matcher)
+        recognizer = cls(
+            intents,
+            frozenset(_template_words(language.document)),
+            matcher,
+            shapers=language.shapers,
+            sentence_errors=language.errors,
+        )
         # hassil builds its matching structures on the first match (~40 ms here): pay that
         # now, not on the user's first command.
         recognizer.recognize("what time is it")
@@ -182,6 +199,18 @@ class IntentRecognizer:
 
     def recognize(self, text: str) -> Intent:
         cleaned = clean(text)
+        intent = self._recognize(text, cleaned)
+        skill = self._shapers.get(intent.name)
+        if skill is None:
+            return intent
+        try:
+            slots = skill.shape_slots(intent.name, intent.slots, cleaned)
+        except Exception:
+            _LOGGER.exception("skill %r: shape_slots failed on %r; slots kept", skill.name, text)
+            return intent
+        return intent if slots is intent.slots else dataclasses.replace(intent, slots=slots)
+
+    def _recognize(self, text: str, cleaned: str) -> Intent:
         if not cleaned:
             return Intent(ANSWER, {"query": text.strip()}, 0.0, source="fallback")
         result = self._match(cleaned)

@@ -16,13 +16,14 @@ from difflib import SequenceMatcher
 from typing import Final
 
 from skills.sdk import (
+    BaseSkill,
     EpisodeInfo,
     Intent,
     MediaController,
     MediaError,
     PodcastInfo,
     SkillContext,
-    media_of,
+    sentence_files,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -149,15 +150,16 @@ def say_duration(seconds: float) -> str:
     return " ".join(parts) or "0 seconds"
 
 
-class PodcastSkill:
+class PodcastSkill(BaseSkill):
     name = "podcast"
     intents = frozenset(
         {"podcast.play", "podcast.list", "media.pause", "media.resume", "media.next",
          "media.previous", "media.skip", "media.stop", "media.whats_playing"}
     )  # fmt: skip
+    sentences = sentence_files(__package__, "podcast.yaml", "media.yaml")
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
-        media = media_of(ctx)
+        media = ctx.media
         if media is None:
             await ctx.say(NOT_SET_UP)
             return

@@ -12,8 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from skills import timeexpr
-from skills.sdk import Intent, Job, JobKind, JobSpec, SkillContext
+from skills.sdk import (
+    BaseSkill,
+    Intent,
+    Job,
+    JobKind,
+    JobSpec,
+    SkillContext,
+    sentence_files,
+    timeexpr,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,12 +83,13 @@ def _describe(job: Job, now: datetime) -> str:
     return f"{job.text or 'a reminder'} {when}"
 
 
-class RemindSkill:
+class RemindSkill(BaseSkill):
     name = "remind"
     intents = frozenset(
         {"reminder.create", "reminder.list", "reminder.cancel", "alarm.set", "timer.start",
          "timer.status", "timer.cancel"}
     )  # fmt: skip
+    sentences = sentence_files(__package__, "remind.yaml")
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
         match intent.name:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from skills.sdk import Intent, SkillContext, media_of
+from skills.sdk import BaseSkill, Intent, SkillContext, sentence_files
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class StopSkill:
+class StopSkill(BaseSkill):
     name = "stop"
     intents = frozenset({"stop"})
+    sentences = sentence_files(__package__, "stop.yaml")
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
         """A bare "stop" also stops an episode that is playing."""
-        media = media_of(ctx)
+        media = ctx.media
         if media is not None and await media.stop():
             _LOGGER.debug("stop: playback stopped")

@@ -21,7 +21,15 @@ from typing import Final, Literal
 
 from skills.answer import speakable, split_sentences
 from skills.podcast import match_podcast, search_episodes
-from skills.sdk import EpisodeInfo, Intent, LanguageModel, MediaController, SkillContext, media_of
+from skills.sdk import (
+    BaseSkill,
+    EpisodeInfo,
+    Intent,
+    LanguageModel,
+    MediaController,
+    SkillContext,
+    sentence_files,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,9 +62,10 @@ _STOPWORD_TEXT: Final = """
 _STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
 
 
-class SummarizeSkill:
+class SummarizeSkill(BaseSkill):
     name = "summarize"
     intents = frozenset({"summarize"})
+    sentences = sentence_files(__package__, "summarize.yaml")
 
     def __init__(self, *, method: Method = "extractive") -> None:
         self.method = method
@@ -65,7 +74,7 @@ class SummarizeSkill:
         text = str(intent.slots.get("text") or "")
         title = ""
         if not text:
-            found = _find_episode_text(str(intent.slots.get("target") or ""), media_of(ctx))
+            found = _find_episode_text(str(intent.slots.get("target") or ""), ctx.media)
             if isinstance(found, str):
                 await ctx.say(found)
                 return

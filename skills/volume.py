@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from skills.sdk import Intent, SkillContext, volume_of
+from skills.sdk import BaseSkill, Intent, SkillContext, sentence_files
 
 STEP: Final = 2
 MAX_LEVEL: Final = 10
@@ -23,12 +23,13 @@ def _level(value: object) -> int | None:
     return round(value / 10) if value > 10 else round(value)
 
 
-class VolumeSkill:
+class VolumeSkill(BaseSkill):
     name = "volume"
     intents = frozenset({"volume.up", "volume.down", "volume.set", "volume.mute"})
+    sentences = sentence_files(__package__, "volume.yaml")
 
     async def handle(self, intent: Intent, ctx: SkillContext) -> None:
-        volume = volume_of(ctx)
+        volume = ctx.volume
         if volume is None:
             await ctx.say(NO_VOLUME)
             return

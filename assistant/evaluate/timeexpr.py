@@ -1,4 +1,4 @@
-"""`eval time`: the time-expression parser (`skills.timeexpr`) against expected answers.
+"""`eval time`: the time-expression parser (`skills.sdk.timeexpr`) against expected answers.
 
 The format: JSONL, one case per line.
 
@@ -37,7 +37,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.evaluate.data import EvalError, Problem, read_jsonl, rounded
-from skills import timeexpr
+from skills.sdk import timeexpr
 
 _LOGGER = logging.getLogger(__name__)
 _EVAL: Final = Path(__file__).resolve().parents[2] / "eval"

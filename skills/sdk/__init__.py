@@ -4,16 +4,23 @@ A skill never imports `assistant` or `models`: everything it needs (speech, the 
 storage, the scheduler, the language model) reaches it through the `SkillContext` it is handed.
 Third-party skills are pip packages that register a `Skill` class or factory under the entry-point
 group `sottovoce.skills`; the built-in skills register the same way in `pyproject.toml`.
+
+A skill brings its own language: YAML sentence files inside its package, named by `sentences`
+(`sentence_files(__package__, "weather.yaml")`), which the recognizer merges with every other
+loaded skill's. `skills.sdk.timeexpr` reads and says times, dates and durations for any skill.
+docs/skills.md shows how to write, test and publish one.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from importlib.metadata import entry_points
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -224,16 +231,6 @@ class MediaController(Protocol):
         ...
 
 
-def media_of(ctx: SkillContext) -> MediaController | None:
-    """The context's media controller, or None where the host offers none.
-
-    `media` is optional so that hosts and test contexts written before it still satisfy
-    `SkillContext`; skills reach it only through this function.
-    """
-    media: MediaController | None = getattr(ctx, "media", None)
-    return media
-
-
 @runtime_checkable
 class VolumeControl(Protocol):
     """The assistant's output volume: replies and media alike, 0 (silent) to 10 (full)."""
@@ -250,11 +247,10 @@ class VolumeControl(Protocol):
 
     def mute(self, on: bool = True) -> None: ...
 
-
-def volume_of(ctx: SkillContext) -> VolumeControl | None:
-    """The context's volume control, or None where the host has none (like `media_of`)."""
-    volume: VolumeControl | None = getattr(ctx, "volume", None)
-    return volume
+    def audible(self) -> AbstractContextManager[None]:
+        """For the duration of the `with` block, output is heard even when muted (alarms ring
+        through "mute"); a control without such a mode returns `contextlib.nullcontext()`."""
+        ...
 
 
 class SkillContext(Protocol):
@@ -270,6 +266,16 @@ class SkillContext(Protocol):
 
     async def ask(self, question: str) -> str | None:
         """Say `question`, open the follow-up window, return the answer text or None on timeout."""
+        ...
+
+    @property
+    def media(self) -> MediaController | None:
+        """Podcasts and the player; None where the host has none (`bench`, some tests)."""
+        ...
+
+    @property
+    def volume(self) -> VolumeControl | None:
+        """The output volume; None where the host has none."""
         ...
 
     @property
@@ -290,21 +296,90 @@ class SkillContext(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceFile:
+    """A YAML sentence file inside a package, read with `importlib.resources` (so it works from
+    a wheel, a zip or a source tree). Build them with `sentence_files`."""
+
+    package: str
+    name: str  # the resource's path inside the package: "weather.yaml", "sentences/en.yaml"
+
+    def read(self) -> str:
+        """The file's text. Raises `ModuleNotFoundError` (no such package), `FileNotFoundError`
+        or `OSError`, `UnicodeDecodeError`."""
+        return resources.files(self.package).joinpath(self.name).read_text(encoding="utf-8")
+
+    def __str__(self) -> str:
+        return f"{self.package.replace('.', '/')}/{self.name}"
+
+
+def sentence_files(package: str | None, *names: str) -> tuple[SentenceFile, ...]:
+    """`sentences = sentence_files(__package__, "weather.yaml")` in a skill class: the named
+    files of the skill's own package."""
+    if not package:
+        raise ValueError("sentence_files() needs the package name: pass __package__")
+    return tuple(SentenceFile(package, name) for name in names)
+
+
 @runtime_checkable
 class Skill(Protocol):
+    """What the host asks of a skill. `name`, `intents` and `handle` are a skill's own; the
+    other members have defaults in `BaseSkill`, which skills subclass."""
+
     @property
     def name(self) -> str: ...
 
     @property
     def intents(self) -> frozenset[str]: ...
 
+    @property
+    def sentences(self) -> Sequence[SentenceFile]:
+        """The skill's sentence files: templates for its intents, their lists and rules, and
+        `examples:` for the semantic fallback. Empty for a skill that is never spoken to."""
+        ...
+
+    def shape_slots(self, intent: str, slots: Mapping[str, Any], text: str) -> Mapping[str, Any]:
+        """The slots `handle` gets for one of the skill's intents, from those the recognizer
+        read (`text` is the utterance as templates see it: lower case, no wake word)."""
+        ...
+
     async def handle(self, intent: Intent, ctx: SkillContext) -> None: ...
+
+
+class BaseSkill:
+    """Defaults for a `Skill`'s optional members. A subclass sets `name` and `intents`, and
+    `sentences` when it has templates, and writes `handle`."""
+
+    name: str
+    intents: frozenset[str]
+    sentences: Sequence[SentenceFile] = ()
+
+    def shape_slots(self, intent: str, slots: Mapping[str, Any], text: str) -> Mapping[str, Any]:
+        """As read: list values (`in:`/`out:`), ranges and fixed `slots:` already shape them."""
+        return slots
+
+
+_SKILL_MEMBERS: Final = ("name", "intents", "sentences", "shape_slots", "handle")
 
 
 class SkillLoadError(Exception):
     """An installed entry point did not yield a usable skill."""
 
     code = "skill_load"
+
+
+class SentenceError(SkillLoadError):
+    """A sentence file is missing or malformed. For a skill's file the recognizer leaves that
+    skill's language out (its intents are not recognized) and loads the others'."""
+
+    code = "skill_sentences"
+
+    def __init__(self, skill: str | None, file: SentenceFile | object, problem: str) -> None:
+        where = f"skill {skill!r}: sentence file {file}" if skill else f"sentence file {file}"
+        super().__init__(f"{where}: {problem}")
+        self.skill = skill
+        self.file = str(file)
+        self.problem = problem
 
 
 def load_skills(*, strict: bool = False) -> list[Skill]:
@@ -319,9 +394,10 @@ def load_skills(*, strict: bool = False) -> list[Skill]:
             factory: Callable[[], object] = ep.load()
             skill = factory()
             if not isinstance(skill, Skill):
+                missing = ", ".join(m for m in _SKILL_MEMBERS if not hasattr(skill, m))
                 raise SkillLoadError(
                     f"entry point {ep.name!r} ({ep.value}) gave {type(skill).__name__}, "
-                    "which lacks name, intents or handle()"
+                    f"which lacks {missing} (subclass skills.sdk.BaseSkill for the defaults)"
                 )
         except Exception as err:
             if strict:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from skills import timeexpr
-from skills.timeexpr import Duration, Recurrence
+from skills.sdk import timeexpr
+from skills.sdk.timeexpr import Duration, Recurrence
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "time_expressions"
 BERLIN = ZoneInfo("Europe/Berlin")
