@@ -110,7 +110,6 @@ class FakeAsrStream:
             raise StreamClosedError("the fake recognizer's stream was finished or closed")
 
 
-
 class FakeTts:
     sample_rate = 16_000
 
