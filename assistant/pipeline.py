@@ -351,17 +351,20 @@ class Pipeline:
             speculative = text is not None
             if text is None:
                 text = await self._answerer.transcribe_capture(cap)
-            if not text.strip() and self._listen_on(cap):
-                resumed = True  # only the wake phrase so far: the same turn goes on
+            # Only the wake phrase so far (the recognizer may make a word of it: "I", "Hey",
+            # "I hate Jarvis"): the same turn goes on.
+            addressed = bool(text.strip()) and self._answerer.addressed(text, cap)
+            if (not addressed if cap.end_reason == AFTER_PHRASE else not text.strip()) and (
+                self._listen_on(cap)
+            ):
+                resumed = True
                 return
             self.emit(
                 ev.Transcript, text=text, engine=self._answerer.engine, speculative=speculative
             )
             if not text.strip():
                 self.emit(ev.NoSpeech)
-            elif (cap.follow_up or cap.end_reason == AFTER_PHRASE) and not (
-                self._answerer.addressed(text, cap)
-            ):
+            elif (cap.follow_up or cap.end_reason == AFTER_PHRASE) and not addressed:
                 self.emit(ev.NotAddressed, text=text)
             elif rehearsal is not None and rehearsal.text == text:
                 await self._answerer.answer_rehearsed(rehearsal, self._turn)
