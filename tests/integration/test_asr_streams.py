@@ -11,8 +11,7 @@ from typing import Final
 import numpy as np
 import pytest
 
-from models import SAMPLE_RATE, Pcm, Recognizer
-from models.errors import StreamClosedError
+from models import SAMPLE_RATE, Pcm, Recognizer, StreamClosedError
 from tests.integration.test_engines import (
     KOREAN_PHRASE,
     moonshine,
