@@ -8,35 +8,21 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from assistant import audio_io
 from assistant import events as ev
+from assistant.assembly import Assistant, sound_device
 from assistant.audio import AudioSink, AudioSource
 from assistant.config import Settings
-from assistant.engines import build_engines, load_intents
 from assistant.errors import AudioError
 from assistant.glasses import GlassesSession, PairedGlasses
 from assistant.paths import data_dir
-from assistant.pipeline import Pipeline
-from assistant.podcasts.media import PodcastMedia
-from assistant.scheduler import SystemClock
 from assistant.shutdown import exit_now, until_signalled
-from assistant.skill_host import SkillHost
 from assistant.store import Store, StoreError
 from assistant.timeline import Timeline
-from assistant.volume import OutputVolume, VolumeSink
-from models.errors import ModelError
-from skills.intents import IntentRecognizer
-from skills.sdk import LanguageModel
-
-if TYPE_CHECKING:
-    from models.lm import AssistantLanguageModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +57,7 @@ def plan_run(settings: Settings, *, text: str | None) -> RunPlan:
     if text is None:
         if cfg.input == "mic":
             try:
-                source = audio_io.MicrophoneSource(_device(cfg.input_device))
+                source = audio_io.MicrophoneSource(sound_device(cfg.input_device))
                 realtime = True
             except AudioError as err:
                 sample = bundled_sample()
@@ -93,7 +79,7 @@ def plan_run(settings: Settings, *, text: str | None) -> RunPlan:
         sink = audio_io.NullSink()
     elif cfg.output == "speaker" and not fell_back:
         try:
-            sink = audio_io.SpeakerSink(_device(cfg.output_device))
+            sink = audio_io.SpeakerSink(sound_device(cfg.output_device))
         except AudioError as err:
             notes.append(f"{err.message}\nWriting the reply to {FALLBACK_REPLY_WAV}.")
             sink = audio_io.WavFileSink(FALLBACK_REPLY_WAV)
@@ -119,18 +105,12 @@ def _glasses_session(settings: Settings) -> GlassesSession:
         )
     fallback: AudioSink
     try:
-        fallback = audio_io.SpeakerSink(_device(settings.audio.output_device))
+        fallback = audio_io.SpeakerSink(sound_device(settings.audio.output_device))
     except AudioError:
         fallback = audio_io.NullSink()
     return GlassesSession(
         GlassesLink(addresses[0], paired=paired), fallback=fallback, mic=settings.audio.glasses_mic
     )
-
-
-def _device(value: str) -> str | int | None:
-    if not value:
-        return None
-    return int(value) if value.isdigit() else value
 
 
 async def run_assistant(
@@ -144,32 +124,14 @@ async def run_assistant(
     plan = plan_run(settings, text=text)
     for note in plan.notes:
         print(note, file=sys.stderr)
-    # A pool of their own, not asyncio's default one, which asyncio.run waits for: a signal
-    # while the models load ends the run without waiting for them (3 s more, measured).
-    loaders = ThreadPoolExecutor(max_workers=3, thread_name_prefix="load")
-    loop = asyncio.get_running_loop()
-    try:
-        lm_loading = loop.run_in_executor(loaders, load_language_model, settings)
-        intents_loading = loop.run_in_executor(loaders, load_intents, settings)
-        engines = await loop.run_in_executor(loaders, build_engines, settings)
-        lm = await lm_loading
-        intents = await intents_loading
-    finally:
-        loaders.shutdown(wait=False)
-    fanout = _EventFanout(timeline, plan.glasses)
-    volume = OutputVolume.load(data_dir())
-    if volume.muted or volume.level == 0:
-        print('The assistant is muted: say "unmute" or "volume 5" to hear it.', file=sys.stderr)
-    sink = VolumeSink(plan.sink, volume)
-    pipeline = Pipeline(engines, sink, vad=settings.vad, dialog=settings.dialog, emit=fanout)
-    media = PodcastMedia.open(data_dir(), VolumeSink(_media_sink(settings, plan.sink), volume))
-    fanout.media = media
-    host = await start_skill_host(
-        pipeline, timeline, data_dir(), media, lm, volume, store, intents=intents
+    assistant = Assistant(
+        settings, sink=plan.sink, emit=timeline, store=store, glasses=plan.glasses
     )
-    if plan.glasses is not None:
-        await plan.glasses.start(pipeline)  # taps open turns; connects in the background
-    try:
+    async with assistant as running:
+        volume = running.volume
+        if volume is not None and (volume.muted or volume.level == 0):
+            print('The assistant is muted: say "unmute" or "volume 5" to hear it.', file=sys.stderr)
+        pipeline = running.pipeline
         if plan.source is None:
             assert text is not None
             if sys.stdin.isatty():
@@ -179,15 +141,6 @@ async def run_assistant(
             await pipeline.run(
                 plan.source, realtime=plan.realtime, startup_s=time.perf_counter() - started
             )
-    finally:
-        if plan.glasses is not None:
-            await plan.glasses.close()
-        await host.close()
-        host.store.close()
-        await media.close()
-        if lm is not None:
-            lm.close()
-        await pipeline.aclose()
     _summarize(timeline, settings, plan)
     return 0
 
@@ -217,92 +170,6 @@ def _summarize(timeline: Timeline, settings: Settings, plan: RunPlan) -> None:
             f"{plan.source.name}. Say it first, or use --text.",
             file=sys.stderr,
         )
-
-
-class _EventFanout:
-    """Passes events on: to the timeline, to the glasses, and ducks an episode during a turn."""
-
-    def __init__(
-        self, emit: Callable[[ev.Event], None], glasses: GlassesSession | None = None
-    ) -> None:
-        self._emit = emit
-        self._glasses = glasses
-        self.media: PodcastMedia | None = None
-
-    def __call__(self, event: ev.Event) -> None:
-        if self.media is not None:
-            if isinstance(event, ev.TurnStarted):
-                self.media.duck(True)
-            elif isinstance(event, ev.TurnEnded):
-                self.media.duck(False)
-        if self._glasses is not None:
-            self._glasses.observe(event)  # transcript, replies and reminders on the display
-        self._emit(event)
-
-
-def _media_sink(settings: Settings, reply_sink: AudioSink) -> AudioSink:
-    """Episodes play on their own stream: the speaker, or a WAV beside the reply WAV."""
-    if isinstance(reply_sink, audio_io.WavFileSink):
-        path = Path(reply_sink.path)
-        return audio_io.WavFileSink(path.with_name(f"{path.stem}.media.wav"))
-    if isinstance(reply_sink, audio_io.SpeakerSink):
-        try:
-            return audio_io.SpeakerSink(_device(settings.audio.output_device))
-        except AudioError:
-            pass
-    return audio_io.NullSink()
-
-
-def load_language_model(settings: Settings) -> AssistantLanguageModel | None:
-    """The configured LM, or None (with the reason logged) if there is none to load."""
-    if not settings.lm.enabled:
-        return None
-    from models.lm import AssistantLanguageModel, resolve
-
-    try:
-        folder = resolve(data_dir() / "models", settings.lm.model or None)
-        return AssistantLanguageModel.load(folder, spin=settings.lm.spin)
-    except ModelError as err:
-        print(f"{err.message} Until then, open questions get a short apology.", file=sys.stderr)
-        return None
-
-
-async def start_skill_host(
-    pipeline: Pipeline,
-    emit: Callable[[ev.Event], None],
-    folder: Path,
-    media: PodcastMedia | None = None,
-    lm: LanguageModel | None = None,
-    volume: OutputVolume | None = None,
-    store: Store | None = None,
-    *,
-    intents: IntentRecognizer | None = None,
-) -> SkillHost:
-    """Skills, intents, the reminder store and scheduler, speaking through `pipeline`.
-    `intents`: the recognizer (`engines.load_intents`); by default templates only."""
-    from skills import load_skills
-
-    async def notify(event: ev.Notification) -> None:
-        emit(event)
-
-    store = store if store is not None else Store.open(folder)
-    host = SkillHost(
-        load_skills(),
-        intents if intents is not None else IntentRecognizer.load(),
-        store,
-        SystemClock(),
-        say=pipeline.say,
-        ask=pipeline.ask,
-        display=pipeline.display,
-        notify=notify,
-        media=media,
-        lm=lm,
-        volume=volume,
-        elapsed=pipeline.now,
-    )
-    pipeline.handler = host
-    await host.start()
-    return host
 
 
 def run(settings: Settings, *, text: str | None, as_json: bool, started: float) -> int:
@@ -338,7 +205,7 @@ async def say(settings: Settings, text: str, output: str) -> int:
     sink: AudioSink
     if output == "speaker":
         try:
-            sink = audio_io.SpeakerSink(_device(settings.audio.output_device))
+            sink = audio_io.SpeakerSink(sound_device(settings.audio.output_device))
         except AudioError as err:
             fallback = Path("sottovoce-say.wav")
             print(f"No speaker: {err.message}\nWriting to {fallback} instead.", file=sys.stderr)

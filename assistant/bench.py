@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,12 +28,13 @@ import numpy as np
 
 from assistant import audio_io
 from assistant import events as ev
-from assistant.app import bundled_sample, start_skill_host
+from assistant.app import bundled_sample
+from assistant.assembly import Assistant, load_language_model
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
 from assistant.audio_convert import loud_span
 from assistant.config import IntentSettings, Settings, replace
 from assistant.engines import build_engines, load_intents, speak_16k
-from assistant.pipeline import Engines, Pipeline
+from assistant.pipeline import Engines
 from assistant.progress import Progress, Steps, quiet
 from models.protocols import SAMPLE_RATE, Pcm
 from skills.intents import IntentRecognizer
@@ -103,6 +104,26 @@ def _intents(cfg: IntentSettings) -> IntentRecognizer:
     return load_intents(Settings(intent=cfg))
 
 
+def _assistant(
+    settings: Settings,
+    engines: Engines,
+    home: Path,
+    emit: Callable[[ev.Event], None],
+    lm: LanguageModel | None = None,
+) -> Assistant:
+    """The assistant `run` builds, on the engines and intents loaded once, with no voice out and
+    a fresh home. The language model is handed in where a step uses it, never loaded per turn."""
+    return Assistant(
+        replace(settings, "lm", enabled=False),
+        sink=audio_io.NullSink(),
+        emit=emit,
+        home=home,
+        engines=engines,
+        intents=_intents(settings.intent),
+        lm=lm,
+    )
+
+
 async def _one_turn(
     engines: Engines,
     settings: Settings,
@@ -112,23 +133,14 @@ async def _one_turn(
     intent: str = "time.query",
 ) -> dict[str, float]:
     events: list[ev.Event] = []
-    pipeline = Pipeline(
-        engines,
-        audio_io.NullSink(),
-        vad=settings.vad,
-        dialog=replace(settings, "dialog", follow_up_s=0.0).dialog,
-        emit=events.append,
-    )
+    source = PacedArray(spoken.pcm)
     with tempfile.TemporaryDirectory() as tmp:
-        host = await start_skill_host(
-            pipeline, events.append, Path(tmp), lm=lm, intents=_intents(settings.intent)
-        )
-        source = PacedArray(spoken.pcm)
-        await pipeline.run(source, realtime=True)
-        await host.close()
-        host.store.close()
-        await pipeline.aclose()
-    origin = source.started - pipeline.clock_origin  # stream position 0 on the pipeline clock
+        async with _assistant(
+            replace(settings, "dialog", follow_up_s=0.0), engines, Path(tmp), events.append, lm
+        ) as assistant:
+            await assistant.pipeline.run(source, realtime=True)
+    # stream position 0 on the pipeline clock
+    origin = source.started - assistant.pipeline.clock_origin
 
     def at(kind: type[ev.Event]) -> float | None:
         found = [e.t for e in events if isinstance(e, kind)]
@@ -158,8 +170,6 @@ def _open_questions(
 ) -> dict[str, object]:
     """End of an open question -> first audio of the model's answer, with the model started
     during the final silence ([dialog] answer_early) and without, alternately."""
-    from assistant.app import load_language_model
-
     lm = load_language_model(settings)
     if lm is None:
         return {"open_question": "skipped: no language model (`sottovoce models prepare`)"}
@@ -186,17 +196,11 @@ async def _idle_cpu(engines: Engines, settings: Settings, seconds: float) -> flo
     speech = _speak(engines, IDLE_TEXT)
     reps = int(np.ceil(seconds * SAMPLE_RATE / len(speech)))
     pcm = np.tile(speech, reps)[: int(seconds * SAMPLE_RATE)]
-    pipeline = Pipeline(
-        engines, audio_io.NullSink(), vad=settings.vad, dialog=settings.dialog, emit=lambda _e: None
-    )
     with tempfile.TemporaryDirectory() as tmp:
-        host = await start_skill_host(pipeline, lambda _e: None, Path(tmp))
-        cpu0, wall0 = time.process_time(), time.monotonic()
-        await pipeline.run(PacedArray(pcm), realtime=True)
-        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-        await host.close()
-        host.store.close()
-        await pipeline.aclose()
+        async with _assistant(settings, engines, Path(tmp), lambda _e: None) as assistant:
+            cpu0, wall0 = time.process_time(), time.monotonic()
+            await assistant.pipeline.run(PacedArray(pcm), realtime=True)
+            cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
     return cpu / wall
 
 

@@ -337,59 +337,63 @@ async def simulate(
     mic: str = "always",
     timeout_s: float = 60.0,
 ) -> SimulationResult:
-    """One tap-to-talk turn against virtual glasses; returns what the glasses saw and heard."""
-    from assistant.app import start_skill_host
+    """One tap-to-talk turn against virtual glasses; returns what the glasses saw and heard.
+    The assistant is `run`'s, on sentence templates only and with no language model: this
+    measures the link and the turn, not the models."""
+    from assistant.assembly import Assistant
     from assistant.audio_io import NullSink, WavWriter
     from assistant.engines import speak_16k
-    from assistant.pipeline import Pipeline
     from firmware_bridge.sim import VirtualRadio
 
     result = SimulationResult(output=str(output), glasses_mic=mic)
     turn_done = asyncio.Event()
     speech_ended: list[float] = []  # pipeline clock: seconds since its origin
-    session: GlassesSession | None = None
 
     def emit(event: ev.Event) -> None:
         timeline(event)
-        if session is not None:
-            session.observe(event)
         if isinstance(event, ev.TurnEnded) and event.turn >= 1:
             turn_done.set()
         if isinstance(event, ev.SpeechEnded):
             speech_ended.append(event.t)
 
+    settings = cfg.replace(cfg.replace(settings, "lm", enabled=False), "intent", semantic=False)
     async with VirtualRadio(realtime_mic=True) as radio:
         address = radio.glasses_address
         link = central.GlassesLink(address, paired={address}, backend=radio.backends.client)
         session = GlassesSession(link, fallback=NullSink(), mic=mic)
-        pipeline = Pipeline(
-            engines, session.sink, vad=settings.vad, dialog=settings.dialog, emit=emit
-        )
-        await session.start(pipeline)  # taps open turns, a double tap repeats, a long one stops
-        await link.wait_ready(10.0)
-        link_up = asyncio.get_running_loop().time()
         with tempfile.TemporaryDirectory() as home:
-            host = await start_skill_host(pipeline, emit, Path(home))
-            run = asyncio.create_task(pipeline.run(session.source, realtime=True), name="pipeline")
-            try:
-                if speech is None:
-                    speech = speak_16k(engines.tts, SIMULATED_COMMAND)
-                await asyncio.sleep(0.3)  # the mic is streaming
-                # The wearer speaks right after the tap, not after its acknowledgement.
-                tap = asyncio.create_task(radio.glasses.tap())
-                await asyncio.sleep(0)
-                radio.glasses.say(speech)
-                await tap
-                async with asyncio.timeout(timeout_s):
-                    await turn_done.wait()
-                await session.sink.drain()
-                await asyncio.sleep(0.3)  # the last display pages and frames land
-            finally:
-                await session.source.close()
-                await run
-                await host.close()
-                host.store.close()
-                await pipeline.aclose()
+            assistant = Assistant(
+                settings,
+                sink=session.sink,
+                emit=emit,
+                home=Path(home),
+                engines=engines,
+                glasses=session,  # taps open turns, a double tap repeats, a long one stops
+            )
+            async with assistant as running:
+                pipeline = running.pipeline
+                await link.wait_ready(10.0)
+                link_up = asyncio.get_running_loop().time()
+                run = asyncio.create_task(
+                    pipeline.run(session.source, realtime=True), name="pipeline"
+                )
+                try:
+                    if speech is None:
+                        speech = speak_16k(engines.tts, SIMULATED_COMMAND)
+                    await asyncio.sleep(0.3)  # the mic is streaming
+                    # The wearer speaks right after the tap, not after its acknowledgement.
+                    tap = asyncio.create_task(radio.glasses.tap())
+                    await asyncio.sleep(0)
+                    radio.glasses.say(speech)
+                    await tap
+                    async with asyncio.timeout(timeout_s):
+                        await turn_done.wait()
+                    await session.sink.drain()
+                    await asyncio.sleep(0.3)  # the last display pages and frames land
+                finally:
+                    await session.source.close()
+                    await run
+                result.session_s = round(asyncio.get_running_loop().time() - link_up, 2)
         glasses = radio.glasses
         heard = glasses.received.speaker_pcm()
         writer = WavWriter(output, SAMPLE_RATE)
@@ -399,7 +403,6 @@ async def simulate(
         result.reply_s = len(heard) / SAMPLE_RATE
         result.turns = pipeline.turns
         result.mic_streamed_s = round(glasses.received.mic_s, 2)
-        result.session_s = round(asyncio.get_running_loop().time() - link_up, 2)
         result.codec = link.codec.name
         result.mtu = link.hello.mtu if link.hello else 0
         if glasses.first_audio_at is not None:
@@ -411,5 +414,4 @@ async def simulate(
             if glasses.speech_started_at is not None and speech is not None:
                 sound_ends = glasses.speech_started_at + loud_span(speech)[1] / SAMPLE_RATE
                 result.speech_end_to_first_audio_s = round(glasses.first_audio_at - sound_ends, 3)
-        await session.close()
     return result

@@ -33,6 +33,7 @@ from typing import Final, TypeVar
 import numpy as np
 
 from assistant import events as ev
+from assistant.assembly import Assistant
 from assistant.audio_files import NullSink, WavFileSource
 from assistant.config import Settings, load_settings
 from assistant.engines import doubt_threshold
@@ -41,7 +42,7 @@ from assistant.evaluate.asr import Skipped, engine_names
 from assistant.evaluate.data import Problem, audio_rows, in_order, read_audio, rounded
 from assistant.evaluate.intents import default_recognizer, known_labels
 from assistant.evaluate.wer import normalize_words, word_errors
-from assistant.pipeline import Engines, Pipeline
+from assistant.pipeline import Engines
 from models.asr import load_recognizer
 from models.catalog import DEFAULT_WAKE_WORD
 from models.errors import ModelError
@@ -262,14 +263,11 @@ async def hear(
     engines.wake.reset()
     engines.vad.reset()
     events: list[ev.Event] = []
-    pipeline = Pipeline(
-        engines, NullSink(), vad=settings.vad, dialog=settings.dialog, emit=events.append
+    listener = Assistant(
+        settings, sink=NullSink(), emit=events.append, engines=engines, handler=_Listener(intents)
     )
-    pipeline.handler = _Listener(intents)
-    try:
-        await pipeline.run(WavFileSource(wav, paced=False), realtime=False)
-    finally:
-        await pipeline.aclose()
+    async with listener as assistant:
+        await assistant.pipeline.run(WavFileSource(wav, paced=False), realtime=False)
     wakes = [e for e in events if isinstance(e, ev.WakeDetected)]
     transcript = intent = None
     for event in events:

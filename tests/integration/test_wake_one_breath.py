@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from assistant import events as ev
+from assistant.assembly import Assistant
 from assistant.audio import CHUNK_SAMPLES
 from assistant.audio_convert import resample
 from assistant.config import Settings, replace
 from assistant.engines import Engines, build_engines, doubt_threshold, speak_16k
-from assistant.pipeline import Pipeline
 from models.catalog import WAKE_WORD_MODELS
 from models.protocols import SAMPLE_RATE, Pcm
 from models.wake import load_wake_word
@@ -53,12 +53,19 @@ def _turn(engines: Engines, settings: Settings, pcm: Pcm) -> tuple[list[str], li
         for i in range(0, len(audio) - CHUNK_SAMPLES + 1, CHUNK_SAMPLES)
     ]
     events: list[ev.Event] = []
-    dialog = replace(settings, "dialog", follow_up_s=0.0).dialog
-    pipeline = Pipeline(
-        engines, RecordingSink(), vad=settings.vad, dialog=dialog, emit=events.append
+    listener = Assistant(
+        replace(settings, "dialog", follow_up_s=0.0),
+        sink=RecordingSink(),
+        emit=events.append,
+        engines=engines,
+        handler=_Recognize(),
     )
-    pipeline.handler = _Recognize()
-    asyncio.run(pipeline.run(ListSource(chunks), realtime=False))
+
+    async def listen() -> None:
+        async with listener as assistant:
+            await assistant.pipeline.run(ListSource(chunks), realtime=False)
+
+    asyncio.run(listen())
     transcripts = [e.text for e in events if isinstance(e, ev.Transcript)]
     intents = [e.name for e in events if isinstance(e, ev.IntentRecognized)]
     return transcripts, intents
