@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,6 +19,7 @@ from models.embeddings import SentenceEmbedder
 from models.errors import ModelError
 from models.protocols import SAMPLE_RATE, Pcm, Recognizer, Synthesizer
 from skills.intents import IntentRecognizer
+from skills.sdk import Skill
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,13 +71,18 @@ def load_embedder(*, warn: bool = True) -> SentenceEmbedder | None:
         return None
 
 
-def load_intents(settings: Settings, *, semantic: bool | None = None) -> IntentRecognizer:
-    """The intent recognizer `run` uses: the skills' sentence templates, and the semantic
-    fallback unless `[intent] semantic = false` (or `semantic=False` here)."""
+def load_intents(
+    settings: Settings, *, semantic: bool | None = None, skills: Iterable[Skill] | None = None
+) -> IntentRecognizer:
+    """The intent recognizer `run` uses: the sentence files of `skills` (default: every
+    installed skill), and the semantic fallback unless `[intent] semantic = false` (or
+    `semantic=False` here)."""
     cfg = settings.intent
     use = cfg.semantic if semantic is None else semantic
     embedder = load_embedder() if use else None
-    return IntentRecognizer.load(embedder=embedder, threshold=cfg.threshold, margin=cfg.margin)
+    return IntentRecognizer.load(
+        skills=skills, embedder=embedder, threshold=cfg.threshold, margin=cfg.margin
+    )
 
 
 def doubt_threshold(settings: Settings, threshold: float | None = None) -> float | None:
