@@ -6,10 +6,10 @@ committed before the announcement, so a crash mid-sentence cannot repeat it), th
 the next due time, at the latest every `poll_s` seconds (so a changed wall clock or a suspended
 laptop is noticed within a second), and whenever a job is added or changed.
 
-Recurring jobs roll forward in their own zone's wall-clock time (see `skills.sdk.timeexpr`), so "every
-day at 8" stays at 8:00 across daylight-saving changes; occurrences missed while off are announced
-once, not once per occurrence, and several jobs missed at once are announced together in one
-summary (`announce_missed`).
+Recurring jobs roll forward in their own zone's wall-clock time (see `skills.sdk.timeexpr`), so
+"every day at 8" stays at 8:00 across daylight-saving changes; occurrences missed while off are
+announced once, not once per occurrence, and several jobs missed at once are announced together in
+one summary (`announce_missed`).
 
 A job the scheduler cannot handle (a repeat rule it does not understand, a row it cannot read) is
 marked failed, logged and skipped: it never blocks the jobs after it, nor the start. Several
