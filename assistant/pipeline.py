@@ -289,6 +289,7 @@ class Pipeline:
             return
         if len(pcm):
             cap.audio.append(pcm)
+            self._answerer.feed(cap, pcm)
         step = endpoint.step(cap, self._vad, self._pos, speech, self._listener.vad_frame_s)
         if step.started:
             self.emit(ev.SpeechStarted)
@@ -302,7 +303,7 @@ class Pipeline:
         if step.end is not None:
             self._end_capture(step.end)
         elif step.speculate:
-            cap.speculation = asyncio.ensure_future(self._answerer.transcribe_capture(cap))
+            cap.speculation = asyncio.ensure_future(self._answerer.guess(cap))
             if self._vad.early_endpoint and self._realtime:
                 cap.speculation.add_done_callback(lambda task: self._on_guess(cap, task))
 
@@ -328,6 +329,7 @@ class Pipeline:
             return
         cap.end_reason, cap.ended_at = reason, self._pos
         if reason == NO_SPEECH:
+            self._answerer.drop(cap)
             self.emit(ev.NoSpeech)
         elif cap.speech_start is not None:
             self.emit(ev.SpeechEnded, reason=reason, speech_s=self._pos - cap.speech_start)
@@ -350,7 +352,9 @@ class Pipeline:
                     text = await cap.speculation
             speculative = text is not None
             if text is None:
-                text = await self._answerer.transcribe_capture(cap)
+                text = await self._answerer.final(cap)
+            else:
+                self._answerer.drop(cap)  # the guess stands
             # Only the wake phrase so far (the recognizer may make a word of it: "I", "Hey",
             # "I hate Jarvis"): the same turn goes on.
             addressed = bool(text.strip()) and self._answerer.addressed(text, cap)
@@ -444,6 +448,8 @@ class Pipeline:
             follow_up=follow_up,
             resumed=audio is not None,
         )
+        if purpose == "turn":
+            self._answerer.listen(self._capture)
         self._listener.restart_vad()
         self._mode = _Mode.CAPTURE
 

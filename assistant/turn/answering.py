@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from assistant import events as ev
 from assistant.turn.contracts import Rehearse, TurnHandler
@@ -40,12 +43,41 @@ class Answerer:
         call = functools.partial(self._asr.transcribe, pcm, prefix=prefix)
         return (await loop.run_in_executor(self._pool, call)).strip()
 
-    async def transcribe_capture(self, cap: Capture) -> str:
-        """The command in `cap`: for a wake turn, the phrase is given to the recognizer as
-        the words that open the audio, then taken back out with anything before it."""
-        if not cap.wake_phrase:
+    def listen(self, cap: Capture) -> None:
+        """Start recognizing `cap` while it is recorded, from the audio it holds so far. For a
+        wake turn, the phrase is given to the recognizer as the words that open the audio."""
+        prefix = wake_prefix(cap.wake_phrase) if cap.wake_phrase else ""
+        cap.stream = self._asr.start(prefix=prefix)
+        if cap.audio:
+            self.feed(cap, np.concatenate(cap.audio))
+
+    def feed(self, cap: Capture, pcm: Pcm) -> None:
+        """More of `cap`'s audio, queued on the recognizer's worker: the stream is used from
+        that thread only, in order."""
+        if cap.stream is not None and len(pcm):
+            self._pool.submit(cap.stream.feed, pcm)
+
+    async def guess(self, cap: Capture) -> str:
+        """The command in `cap` so far; the stream stays open."""
+        assert cap.stream is not None
+        return await self._command(cap, cap.stream.partial)
+
+    async def final(self, cap: Capture) -> str:
+        """The command in all of `cap`; its stream is done."""
+        if cap.stream is None:
             return await self.transcribe(cap.pcm())
-        heard = await self.transcribe(cap.pcm(), prefix=wake_prefix(cap.wake_phrase))
+        return await self._command(cap, cap.stream.finish)
+
+    def drop(self, cap: Capture) -> None:
+        """`cap` will not be transcribed (no speech, answered from a guess, or cut off)."""
+        if cap.stream is not None:
+            self._pool.submit(cap.stream.close)
+
+    async def _command(self, cap: Capture, result: Callable[[], str]) -> str:
+        """What the stream heard, without the wake phrase and anything said before it."""
+        heard = (await asyncio.get_running_loop().run_in_executor(self._pool, result)).strip()
+        if not cap.wake_phrase:
+            return heard
         text = strip_wake_phrase(heard, cap.wake_phrase)
         _LOGGER.debug("heard %r; the command is %r", heard, text)
         return text

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.config import VadSettings
-from models.protocols import Pcm
+from models.protocols import Pcm, RecognizerStream
 
 if TYPE_CHECKING:
     from assistant.turn.speculation import Rehearsal
@@ -49,8 +49,10 @@ class Capture:
     speech_start: float | None = None
     last_speech: float | None = None
     speculation: asyncio.Task[str] | None = None
-    speculation_samples: int = 0
     rehearsal: Rehearsal | None = field(default=None)
+    # A turn's audio also goes to the recognizer as it comes, so a guess in the first silent
+    # frames asks for a result instead of sending everything again.
+    stream: RecognizerStream | None = None
 
     @property
     def samples(self) -> int:

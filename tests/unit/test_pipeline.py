@@ -20,6 +20,7 @@ from tests.unit.fakes import (
     SPEECH,
     WAKE,
     FakeAsr,
+    FakeAsrStream,
     FakeClock,
     FakeTts,
     FakeVad,
@@ -228,6 +229,38 @@ async def test_speculative_transcript_used_when_speech_does_not_resume() -> None
     transcript = next(e for e in events if isinstance(e, ev.Transcript))
     assert transcript.speculative
     assert asr.calls == [1]
+
+
+class StreamCountingAsr(FakeAsr):
+    """Counts the audio fed to its streams, and what it was asked to transcribe whole."""
+
+    def start(self, *, prefix: str = "") -> FakeAsrStream:
+        stream = super().start(prefix=prefix)
+        self.streams.append(stream)
+        return stream
+
+    @property
+    def streams(self) -> list[FakeAsrStream]:
+        return self.__dict__.setdefault("_streams", [])
+
+
+async def test_a_guess_asks_the_stream_instead_of_sending_the_audio_again() -> None:
+    asr = StreamCountingAsr({1: "what time is it"})
+    pipeline, events, _ = build({}, speculate_s=0.2, asr=asr)
+    audio = [
+        *chunks_of(WAKE, 0.08),
+        *chunks_of(SPEECH + 1, 0.5),
+        *chunks_of(SILENCE, 0.3),
+        *chunks_of(SPEECH + 1, 0.5),
+        *chunks_of(SILENCE, 0.8),
+    ]
+    await pipeline.run(ListSource(audio), realtime=False)
+    assert len(asr.streams) == 1
+    fed = np.concatenate(asr.streams[0].audio)
+    # Every sample of the turn went in once: the look-back, then each chunk as it came.
+    assert len(fed) <= sum(len(c) for c in audio)
+    assert np.count_nonzero(fed == SPEECH + 1) == sum(len(c) for c in audio if c[0] == SPEECH + 1)
+    assert len([e for e in events if isinstance(e, ev.Transcript)]) == 1
 
 
 async def test_speculation_discarded_when_speech_resumes() -> None:
