@@ -102,7 +102,7 @@ async def test_skill_host_routes_an_unmatched_question_to_the_model(
     from assistant.store import Store
     from skills import load_skills
     from skills.intents import IntentRecognizer
-    from tests.unit.test_scheduler import FakeClock
+    from tests.unit.fakes import FakeClock
 
     said: list[str] = []
 

@@ -16,9 +16,8 @@ from assistant.podcasts.library import Library
 from assistant.podcasts.media import PodcastMedia
 from skills.intents import IntentRecognizer
 from skills.podcast import PodcastSkill
-from tests.integration.test_podcast_player import RecordingSink
 from tests.podcast_support import FeedServer, Route, encode_tone, feed_server, rss
-from tests.unit.test_podcast_skill import FakeContext
+from tests.unit.fakes import FakeSkillContext, SpeakerSink
 
 MP3 = encode_tone(3.0)
 
@@ -90,12 +89,11 @@ async def test_play_the_latest_episode_by_voice(server: FeedServer, tmp_path: Pa
     assert await asyncio.to_thread(_cli, home, "add", server.url("/feed.xml")) == 0
     assert await asyncio.to_thread(_cli, home, "download", "inter") == 0
     library = Library.open(home)
-    sink = RecordingSink()
+    sink = SpeakerSink()
     sink.gate = asyncio.Event()
     media = PodcastMedia(library, sink)
     recognizer = IntentRecognizer.load()
-    ctx = FakeContext(None)
-    ctx.media = media  # type: ignore[assignment]
+    ctx = FakeSkillContext(media=media)
     started = time.perf_counter()
     intent = recognizer.recognize("hey jarvis play the latest episode of interconnects")
     await PodcastSkill().handle(intent, ctx)
@@ -104,8 +102,7 @@ async def test_play_the_latest_episode_by_voice(server: FeedServer, tmp_path: Pa
     assert ctx.said == [] and ctx.shown == ["▶ Interconnects: Episode 2"]
     assert latency < 0.5, f"{latency * 1000:.0f} ms to first audio"
     # Not downloaded yet: the skill says so, downloads, then plays.
-    ctx = FakeContext(None)
-    ctx.media = media  # type: ignore[assignment]
+    ctx = FakeSkillContext(media=media)
     await PodcastSkill().handle(
         recognizer.recognize("play the first episode of interconnects"), ctx
     )

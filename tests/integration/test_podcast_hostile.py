@@ -32,7 +32,6 @@ from assistant.podcasts.sync import refresh, subscribe
 from skills.intents import IntentRecognizer
 from skills.podcast import PodcastSkill
 from skills.sdk import MediaError
-from tests.integration.test_podcast_player import RecordingSink
 from tests.podcast_support import (
     HOLD,
     RESET,
@@ -45,7 +44,7 @@ from tests.podcast_support import (
     raw_server,
     rss,
 )
-from tests.unit.test_podcast_skill import FakeContext
+from tests.unit.fakes import FakeSkillContext, SpeakerSink
 
 REPO = Path(__file__).resolve().parents[2]
 MP3 = encode_tone(2.0)
@@ -280,7 +279,7 @@ async def test_a_download_that_cannot_be_played_is_forgotten(
     path = episode_path(library, done)
     assert path is not None
     path.write_bytes(b"\x00" * len(MP3))  # the right size, but not audio
-    media = PodcastMedia(library, RecordingSink(), MediaSettings(download=_settings()))
+    media = PodcastMedia(library, SpeakerSink(), MediaSettings(download=_settings()))
     try:
         with pytest.raises(MediaError, match="damaged, so I deleted it"):
             await media.play(ep.id)
@@ -438,7 +437,7 @@ async def test_an_interrupted_slow_download_does_not_block_the_next_play(
 ) -> None:
     with raw_server(_holding) as raw:
         fast, slow = _slow_and_fast(library, server, raw)
-        media = PodcastMedia(library, RecordingSink(), MediaSettings(download=PATIENT))
+        media = PodcastMedia(library, SpeakerSink(), MediaSettings(download=PATIENT))
         try:
             first = asyncio.create_task(media.play(slow.id))
             await asyncio.to_thread(_wait_for_part, library)
@@ -458,7 +457,7 @@ async def test_a_newer_play_takes_over_from_a_slow_download(
 ) -> None:
     with raw_server(_holding) as raw:
         fast, slow = _slow_and_fast(library, server, raw)
-        media = PodcastMedia(library, RecordingSink(), MediaSettings(download=PATIENT))
+        media = PodcastMedia(library, SpeakerSink(), MediaSettings(download=PATIENT))
         try:
             first = asyncio.create_task(media.play(slow.id))
             await asyncio.to_thread(_wait_for_request, raw)
@@ -476,11 +475,8 @@ async def test_a_slow_download_by_voice_ends_with_a_spoken_reason(
 ) -> None:
     with raw_server(_holding) as raw:
         _subscribe_to(library, raw.url("/slow.mp3"))
-        media = PodcastMedia(
-            library, RecordingSink(), MediaSettings(download=_settings(stall_s=0.5))
-        )
-        ctx = FakeContext(None)
-        ctx.media = media  # type: ignore[assignment]
+        media = PodcastMedia(library, SpeakerSink(), MediaSettings(download=_settings(stall_s=0.5)))
+        ctx = FakeSkillContext(media=media)
         intent = recognizer.recognize("play the latest episode of hostile")
         try:
             await asyncio.wait_for(PodcastSkill().handle(intent, ctx), 5.0)
@@ -503,10 +499,10 @@ def test_a_slow_download_does_not_keep_the_process_from_exiting(tmp_path: Path) 
             from pathlib import Path
             from assistant.podcasts.library import Library
             from assistant.podcasts.media import PodcastMedia
-            from tests.integration.test_podcast_player import RecordingSink
+            from tests.unit.fakes import SpeakerSink
 
             async def main():
-                media = PodcastMedia.open(Path({str(home)!r}), RecordingSink())
+                media = PodcastMedia.open(Path({str(home)!r}), SpeakerSink())
                 task = asyncio.create_task(media.play(media.episodes()[0].id))
                 await asyncio.sleep(1.0)
                 await media.close()
@@ -600,9 +596,8 @@ async def test_a_hostile_server_gets_a_spoken_reason(
     hostile: RawServer, library: Library, recognizer: IntentRecognizer
 ) -> None:
     _subscribe_to(library, hostile.url("/ep.mp3"))
-    media = PodcastMedia(library, RecordingSink(), MediaSettings(download=_settings()))
-    ctx = FakeContext(None)
-    ctx.media = media  # type: ignore[assignment]
+    media = PodcastMedia(library, SpeakerSink(), MediaSettings(download=_settings()))
+    ctx = FakeSkillContext(media=media)
     intent = recognizer.recognize("play the latest episode of hostile")
     try:
         await asyncio.wait_for(PodcastSkill().handle(intent, ctx), 10.0)

@@ -14,48 +14,9 @@ from assistant.podcasts.feeds import parse_feed
 from assistant.podcasts.library import Library
 from assistant.podcasts.media import MediaSettings, PodcastMedia
 from assistant.podcasts.player import Decoder, Player
-from models.protocols import Pcm
 from skills.sdk import MediaError
 from tests.podcast_support import encode_tone, rss
-
-
-class RecordingSink:
-    """Keeps what it is given. With a `gate`, play() blocks from the second chunk after a
-    stop() on, like a speaker whose buffer is full."""
-
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.chunks: list[Pcm] = []
-        self.rates: set[int] = set()
-        self.stops = 0
-        self.gate: asyncio.Event | None = None
-        self.first_at: float | None = None
-        self._since_stop = 0
-
-    async def play(self, pcm: Pcm, sample_rate: int) -> None:
-        if self.first_at is None:
-            self.first_at = time.perf_counter()
-        self.chunks.append(pcm)
-        self.rates.add(sample_rate)
-        self._since_stop += 1
-        if self.gate is not None and self._since_stop > 1:
-            await self.gate.wait()
-        await asyncio.sleep(0)
-
-    async def drain(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        self.stops += 1
-        self._since_stop = 0
-
-    async def close(self) -> None:
-        pass
-
-    @property
-    def seconds(self) -> float:
-        return sum(len(c) for c in self.chunks) / 44_100
+from tests.unit.fakes import SpeakerSink
 
 
 @pytest.fixture(scope="module")
@@ -96,20 +57,20 @@ def test_not_audio_is_a_clear_playback_error(tmp_path: Path) -> None:
 
 
 async def test_pause_resume_seek_stop_and_duck(tones: dict[str, Path]) -> None:
-    sink = RecordingSink()
+    sink = SpeakerSink()
     sink.gate = asyncio.Event()
     saved: list[tuple[int, float, bool]] = []
     player = Player(sink, on_position=lambda k, p, f: saved.append((k, p, f)), chunk_s=0.25)
     await player.play(tones["a.mp3"], key=7, start_s=1.0)
     await asyncio.sleep(0.05)
-    assert player.state == "playing" and len(sink.chunks) == 2
-    loud = int(np.abs(sink.chunks[0]).max())
+    assert player.state == "playing" and len(sink.played) == 2
+    loud = int(np.abs(sink.played[0]).max())
     assert await player.pause()
     assert player.state == "paused" and saved[-1] == (7, pytest.approx(1.25), False)
     player.duck(True)
     assert await player.resume()
     await asyncio.sleep(0.02)
-    assert int(np.abs(sink.chunks[-1]).max()) < loud * 0.3
+    assert int(np.abs(sink.played[-1]).max()) < loud * 0.3
     player.duck(False)
     assert await player.skip(-10) == 0.0
     assert await player.seek(4.0) == 4.0
@@ -143,7 +104,7 @@ def library(tmp_path: Path, tones: dict[str, Path]) -> Iterator[Library]:
 
 async def test_position_survives_a_restart(library: Library, tmp_path: Path) -> None:
     newest = library.episodes()[0]
-    sink = RecordingSink()
+    sink = SpeakerSink()
     sink.gate = asyncio.Event()
     media = PodcastMedia(library, sink, MediaSettings(save_every_s=0.5))
     started = time.perf_counter()
@@ -162,7 +123,7 @@ async def test_position_survives_a_restart(library: Library, tmp_path: Path) -> 
     library.close()
 
     # A new process: the position was committed and playback resumes there.
-    sink2 = RecordingSink()
+    sink2 = SpeakerSink()
     media2 = PodcastMedia.open(tmp_path / "data", sink2)
     again = media2.library
     assert again.episode(newest.id).position_s == pytest.approx(paused_at)  # type: ignore[union-attr]
@@ -176,7 +137,7 @@ async def test_position_survives_a_restart(library: Library, tmp_path: Path) -> 
 
 
 async def test_next_previous_and_notes(library: Library) -> None:
-    sink = RecordingSink()
+    sink = SpeakerSink()
     media = PodcastMedia(library, sink)
     newest, middle, oldest = library.episodes()
     await media.play(middle.id)
@@ -195,7 +156,7 @@ async def test_next_previous_and_notes(library: Library) -> None:
 async def test_missing_download_is_a_media_error(library: Library) -> None:
     ep = library.episodes()[0]
     library.set_file(ep.id, None, None)
-    media = PodcastMedia(library, RecordingSink())
+    media = PodcastMedia(library, SpeakerSink())
     with pytest.raises(MediaError, match=r"server|not audio|reach"):
         await media.play(ep.id)
     await media.close()

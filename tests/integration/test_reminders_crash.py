@@ -16,7 +16,7 @@ import pytest
 
 from assistant.scheduler import Due, Scheduler
 from assistant.store import Store
-from tests.unit.test_scheduler import FakeClock
+from tests.unit.fakes import FakeClock
 
 START = datetime(2024, 3, 6, 14, 20, tzinfo=ZoneInfo("Europe/Berlin"))
 

@@ -7,9 +7,11 @@ named by the most common tag in the audio it gets.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ import numpy as np
 from assistant.audio import CHUNK_SAMPLES, AudioChunk
 from models.errors import StreamClosedError
 from models.protocols import SAMPLE_RATE, Detection, Pcm
+from skills.sdk import AudioClip, EpisodeInfo, NowPlaying, PodcastInfo, ShowNotes
 
 WAKE = 30_000
 SILENCE = 0
@@ -152,24 +155,138 @@ class RecordingSink:
         pass
 
 
+@dataclass
+class SpeakerSink(RecordingSink):
+    """A `RecordingSink` that behaves like a speaker: every chunk yields to the event loop, and
+    with a `gate`, play() blocks from the second chunk after a stop() on, like a speaker whose
+    buffer is full, until the test sets it."""
+
+    gate: asyncio.Event | None = None
+    rates: set[int] = field(default_factory=set)
+    seconds: float = 0.0  # of audio played
+    first_at: float | None = None  # time.perf_counter() of the first chunk
+    _since_stop: int = field(default=0, init=False, repr=False)
+
+    async def play(self, pcm: Pcm, sample_rate: int) -> None:
+        if self.first_at is None:
+            self.first_at = time.perf_counter()
+        await super().play(pcm, sample_rate)
+        self.rates.add(sample_rate)
+        self.seconds += len(pcm) / sample_rate
+        self._since_stop += 1
+        if self.gate is not None and self._since_stop > 1:
+            await self.gate.wait()
+        await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        await super().stop()
+        self._since_stop = 0
+
+
 class FakeClock:
-    def __init__(self) -> None:
+    """Both clocks of the assistant, moved only by the test. `monotonic` (the pipeline's) ticks
+    1 ms per reading, so no measured duration is zero; `now` (the scheduler's and the skills')
+    moves on `advance`, and `sleep` waits for it."""
+
+    def __init__(self, now: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         self.t = 0.0
+        self._now = now
+        self._moved = asyncio.Event()
 
     def monotonic(self) -> float:
         self.t += 0.001
         return self.t
 
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+        self._moved.set()
+
+    async def sleep(self, seconds: float) -> None:
+        deadline = self._now + timedelta(seconds=seconds)
+        while self._now < deadline:
+            self._moved.clear()
+            await self._moved.wait()
+
+
+@dataclass
+class FakeMedia:
+    """A `MediaController` over the shows and episodes a test gives; it records every call."""
+
+    shows: list[PodcastInfo] = field(default_factory=list)
+    by_podcast: dict[int, list[EpisodeInfo]] = field(default_factory=dict)
+    notes: dict[int, ShowNotes] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    playing: EpisodeInfo | None = None
+    paused: bool = False
+
+    def podcasts(self) -> list[PodcastInfo]:
+        return self.shows
+
+    def episodes(
+        self, podcast_id: int | None = None, *, limit: int | None = None
+    ) -> list[EpisodeInfo]:
+        eps = self.by_podcast.get(podcast_id, []) if podcast_id else self._all()
+        return eps[:limit] if limit else eps
+
+    async def play(self, episode_id: int, *, from_start: bool = False) -> EpisodeInfo:
+        self.calls.append(("play", (episode_id, from_start)))
+        self.playing = next(e for e in self._all() if e.id == episode_id)
+        return self.playing
+
+    async def pause(self) -> bool:
+        self.calls.append(("pause", None))
+        was, self.paused = self.playing is not None and not self.paused, True
+        return was
+
+    async def resume(self) -> EpisodeInfo | None:
+        self.calls.append(("resume", None))
+        self.paused = False
+        return self.playing
+
+    async def stop(self) -> bool:
+        self.calls.append(("stop", None))
+        was, self.playing = self.playing is not None, None
+        return was
+
+    async def skip(self, seconds: float) -> float | None:
+        self.calls.append(("skip", seconds))
+        return None if self.playing is None else 60.0 + seconds
+
+    async def next(self) -> EpisodeInfo | None:
+        self.calls.append(("next", None))
+        return None
+
+    async def previous(self) -> EpisodeInfo | None:
+        self.calls.append(("previous", None))
+        return self._all()[1]
+
+    def now_playing(self) -> NowPlaying | None:
+        if self.playing is None:
+            return None
+        return NowPlaying(episode=self.playing, position_s=754, paused=self.paused)
+
+    def show_notes(self, episode_id: int | None = None) -> ShowNotes | None:
+        return self.notes.get(episode_id if episode_id is not None else 1)
+
+    def _all(self) -> list[EpisodeInfo]:
+        return [e for eps in self.by_podcast.values() for e in eps]
+
 
 @dataclass
 class FakeSkillContext:
-    """A `SkillContext` that records what a skill says and shows; the rest is what a test gives."""
+    """A `SkillContext` that records what a skill says, shows and asks; the rest is what a test
+    gives."""
 
     lm: Any = None
     media: Any = None
     volume: Any = None
+    today: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     said: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
 
     async def say(self, text: str) -> None:
         self.said.append(text)
@@ -177,5 +294,12 @@ class FakeSkillContext:
     async def display(self, text: str) -> None:
         self.shown.append(text)
 
+    async def play(self, audio: AudioClip) -> None:
+        pass
+
+    async def ask(self, question: str) -> str | None:
+        self.asked.append(question)
+        return None
+
     def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
+        return self.today

@@ -12,6 +12,7 @@ import pytest
 from skills.answer import FAILED, NO_MODEL, AnswerSkill, sentence_end, split_sentences
 from skills.sdk import EpisodeInfo, Intent, PodcastInfo, ShowNotes
 from skills.summarize import SummarizeSkill, extractive_summary, model_summary, summarize_text
+from tests.unit.fakes import FakeMedia
 from tests.unit.fakes import FakeSkillContext as FakeCtx
 
 
@@ -48,24 +49,6 @@ class ScriptedLm:
                 sent = i + 3
         finally:
             self.closed_early = sent < len(self.reply)
-
-
-@dataclass
-class FakeMedia:
-    notes: dict[int, ShowNotes]
-    shows: list[PodcastInfo] = field(default_factory=list)
-
-    def podcasts(self) -> list[PodcastInfo]:
-        return self.shows
-
-    def episodes(
-        self, podcast_id: int | None = None, *, limit: int | None = None
-    ) -> list[EpisodeInfo]:
-        eps = [n.episode for n in self.notes.values()]
-        return eps[:limit] if limit else eps
-
-    def show_notes(self, episode_id: int | None = None) -> ShowNotes | None:
-        return self.notes.get(episode_id if episode_id is not None else 1)
 
 
 async def test_answer_speaks_two_sentences_then_stops_the_model() -> None:
@@ -134,8 +117,9 @@ async def test_model_summary_splits_long_texts_to_fit_the_context() -> None:
 async def test_summarize_this_episode_and_a_named_podcast() -> None:
     episode = EpisodeInfo(id=1, podcast="Giant Bombcast", title="Ep 600")
     media = FakeMedia(
-        {1: ShowNotes(episode=episode, description=NOTES)},
         shows=[PodcastInfo(id=3, title="Giant Bombcast")],
+        by_podcast={3: [episode]},
+        notes={1: ShowNotes(episode=episode, description=NOTES)},
     )
     ctx = FakeCtx(media=media)
     await SummarizeSkill().handle(Intent("summarize", {"target": "this episode"}), ctx)  # type: ignore[arg-type]
@@ -154,11 +138,11 @@ async def test_summarize_this_episode_and_a_named_podcast() -> None:
 @pytest.mark.parametrize("target", ["episode", "this one", "what's playing"])
 async def test_summarize_what_is_playing_however_it_is_named(target: str) -> None:
     episode = EpisodeInfo(id=1, podcast="Giant Bombcast", title="Ep 600")
-    ctx = FakeCtx(media=FakeMedia({1: ShowNotes(episode=episode, description=NOTES)}))
+    ctx = FakeCtx(media=FakeMedia(notes={1: ShowNotes(episode=episode, description=NOTES)}))
     await SummarizeSkill().handle(Intent("summarize", {"target": target}), ctx)  # type: ignore[arg-type]
     assert ctx.shown[0].startswith("Ep 600: ")
 
-    ctx = FakeCtx(media=FakeMedia({}))  # nothing playing
+    ctx = FakeCtx(media=FakeMedia())  # nothing playing
     await SummarizeSkill().handle(Intent("summarize", {"target": target}), ctx)  # type: ignore[arg-type]
     assert ctx.said == ["Nothing is playing, so I don't know which episode to summarize."]
 

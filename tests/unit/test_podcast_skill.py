@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -17,18 +15,11 @@ from skills.podcast import (
     sound_key,
 )
 from skills.sdk import (
-    AudioClip,
     EpisodeInfo,
-    Job,
-    Jobs,
-    JobSpec,
-    LanguageModel,
     MediaError,
-    NowPlaying,
     PodcastInfo,
-    ShowNotes,
-    Storage,
 )
+from tests.unit.fakes import FakeMedia, FakeSkillContext
 
 PODCASTS = [
     PodcastInfo(id=1, title="Interconnects", episodes=3),
@@ -48,98 +39,11 @@ EPISODES = [
 BY_PODCAST = {1: EPISODES[:3], 2: EPISODES[3:4], 3: EPISODES[4:]}
 
 
-@dataclass
-class FakeMedia:
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-    playing: EpisodeInfo | None = None
-    paused: bool = False
-    podcast_list: list[PodcastInfo] = field(default_factory=lambda: list(PODCASTS))
-
-    def podcasts(self) -> list[PodcastInfo]:
-        return self.podcast_list
-
-    def episodes(
-        self, podcast_id: int | None = None, *, limit: int | None = None
-    ) -> list[EpisodeInfo]:
-        eps = BY_PODCAST.get(podcast_id, []) if podcast_id else EPISODES
-        return eps[:limit] if limit else eps
-
-    async def play(self, episode_id: int, *, from_start: bool = False) -> EpisodeInfo:
-        self.calls.append(("play", (episode_id, from_start)))
-        self.playing = next(e for e in EPISODES if e.id == episode_id)
-        return self.playing
-
-    async def pause(self) -> bool:
-        self.calls.append(("pause", None))
-        was, self.paused = self.playing is not None and not self.paused, True
-        return was
-
-    async def resume(self) -> EpisodeInfo | None:
-        self.calls.append(("resume", None))
-        self.paused = False
-        return self.playing
-
-    async def stop(self) -> bool:
-        self.calls.append(("stop", None))
-        was, self.playing = self.playing is not None, None
-        return was
-
-    async def skip(self, seconds: float) -> float | None:
-        self.calls.append(("skip", seconds))
-        return None if self.playing is None else 60.0 + seconds
-
-    async def next(self) -> EpisodeInfo | None:
-        self.calls.append(("next", None))
-        return None
-
-    async def previous(self) -> EpisodeInfo | None:
-        self.calls.append(("previous", None))
-        return EPISODES[1]
-
-    def now_playing(self) -> NowPlaying | None:
-        if self.playing is None:
-            return None
-        return NowPlaying(episode=self.playing, position_s=754, paused=self.paused)
-
-    def show_notes(self, episode_id: int | None = None) -> ShowNotes | None:
-        return None
+TODAY = datetime(2025, 1, 10, tzinfo=UTC)
 
 
-class FakeContext:
-    def __init__(self, media: FakeMedia | None) -> None:
-        self.media = media
-        self.said: list[str] = []
-        self.shown: list[str] = []
-
-    async def say(self, text: str) -> None:
-        self.said.append(text)
-
-    async def display(self, text: str) -> None:
-        self.shown.append(text)
-
-    async def play(self, audio: AudioClip) -> None:
-        pass
-
-    async def ask(self, question: str) -> str | None:
-        return None
-
-    @property
-    def storage(self) -> Storage:
-        raise NotImplementedError
-
-    @property
-    def jobs(self) -> Jobs:
-        raise NotImplementedError
-
-    @property
-    def lm(self) -> LanguageModel | None:
-        return None
-
-    def now(self) -> datetime:
-        return datetime(2025, 1, 10, tzinfo=UTC)
-
-    def schedule(self, spec: JobSpec) -> Job:
-        raise NotImplementedError
+def _media() -> FakeMedia:
+    return FakeMedia(shows=list(PODCASTS), by_podcast=BY_PODCAST)
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +51,13 @@ def recognizer() -> IntentRecognizer:
     return IntentRecognizer.load()
 
 
-async def _run(recognizer: IntentRecognizer, text: str, media: FakeMedia | None) -> FakeContext:
+async def _run(
+    recognizer: IntentRecognizer, text: str, media: FakeMedia | None
+) -> FakeSkillContext:
     intent = recognizer.recognize(text)
     skill = PodcastSkill()
     assert intent.name in skill.intents, intent
-    ctx = FakeContext(media)
+    ctx = FakeSkillContext(media=media, today=TODAY)
     await skill.handle(intent, ctx)
     return ctx
 
@@ -176,30 +82,30 @@ async def _run(recognizer: IntentRecognizer, text: str, media: FakeMedia | None)
 async def test_play(
     recognizer: IntentRecognizer, text: str, episode_id: int, from_start: bool
 ) -> None:
-    media = FakeMedia()
+    media = _media()
     ctx = await _run(recognizer, text, media)
     assert media.calls == [("play", (episode_id, from_start))], ctx.said
     assert ctx.shown and ctx.shown[-1].startswith("▶")
 
 
 async def test_not_downloaded_says_so_first(recognizer: IntentRecognizer) -> None:
-    media = FakeMedia()
+    media = _media()
     ctx = await _run(recognizer, "play the episode about post-training recipes", media)
     assert ctx.said == ["Downloading Tülu 3 first."]
     assert media.calls == [("play", (11, False))]
 
 
 async def test_unknown_names_and_episodes(recognizer: IntentRecognizer) -> None:
-    ctx = await _run(recognizer, "play the episode about knitting", FakeMedia())
+    ctx = await _run(recognizer, "play the episode about knitting", _media())
     assert ctx.said == ["I couldn't find an episode about knitting."]
-    ctx = await _run(recognizer, "play some music", FakeMedia())
+    ctx = await _run(recognizer, "play some music", _media())
     assert ctx.said == ["I couldn't find an episode about some music."]
-    ctx = await _run(recognizer, "play interconnects", FakeMedia(podcast_list=[]))
+    ctx = await _run(recognizer, "play interconnects", FakeMedia(by_podcast=BY_PODCAST))
     assert "no podcasts" in ctx.said[0]
 
 
 async def test_controls(recognizer: IntentRecognizer) -> None:
-    media = FakeMedia()
+    media = _media()
     await _run(recognizer, "play interconnects", media)
     await _run(recognizer, "pause", media)
     await _run(recognizer, "skip ahead thirty seconds", media)
@@ -221,9 +127,9 @@ async def test_controls(recognizer: IntentRecognizer) -> None:
 
 
 async def test_list(recognizer: IntentRecognizer) -> None:
-    ctx = await _run(recognizer, "what podcasts do i have", FakeMedia())
+    ctx = await _run(recognizer, "what podcasts do i have", _media())
     assert ctx.said == ["You have 3 podcasts: Interconnects, The Daily and Giant Bombcast."]
-    ctx = await _run(recognizer, "list episodes of interconnects", FakeMedia())
+    ctx = await _run(recognizer, "list episodes of interconnects", _media())
     assert ctx.said[0].startswith("The latest from Interconnects: OpenAI's o3. DeepSeek V3")
 
 
@@ -235,7 +141,9 @@ async def test_without_media_or_with_errors(recognizer: IntentRecognizer) -> Non
         async def play(self, episode_id: int, *, from_start: bool = False) -> EpisodeInfo:
             raise MediaError("The download failed: the server was not found.")
 
-    ctx = await _run(recognizer, "play interconnects", Failing())
+    ctx = await _run(
+        recognizer, "play interconnects", Failing(shows=list(PODCASTS), by_podcast=BY_PODCAST)
+    )
     assert ctx.said == ["The download failed: the server was not found."]
 
 

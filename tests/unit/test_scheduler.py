@@ -13,29 +13,9 @@ import pytest
 from assistant.scheduler import Due, Scheduler
 from assistant.store import Store, StoreCorruptError, StoreLockedError
 from skills.sdk import JobSpec
+from tests.unit.fakes import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class FakeClock:
-    """Time moves only when the test says so; `sleep` waits for `advance`."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-        self._moved = asyncio.Event()
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
-        self._moved.set()
-
-    async def sleep(self, seconds: float) -> None:
-        deadline = self._now + timedelta(seconds=seconds)
-        while self._now < deadline:
-            self._moved.clear()
-            await self._moved.wait()
 
 
 class Recorder:

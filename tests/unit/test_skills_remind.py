@@ -14,7 +14,7 @@ from assistant.skill_host import SkillHost
 from assistant.store import Store
 from skills import load_skills
 from skills.intents import IntentRecognizer
-from tests.unit.test_scheduler import FakeClock
+from tests.unit.fakes import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
