@@ -29,6 +29,7 @@ import importlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -242,13 +243,11 @@ def _without_conflicts(
     for f in base:
         define(f)
     kept: list[_File] = []
-    i = 0
-    while i < len(files):
-        skill = files[i].skill
-        mine = [f for f in files[i:] if f.skill is skill]
-        i += len(mine)
+    for _key, group in groupby(files, key=lambda f: id(f.skill)):  # one skill's files at a time
+        mine = list(group)
         problem = next(((f, c) for f in mine for c in clashes(f)), None)
         if problem is not None:
+            skill = problem[0].skill
             assert skill is not None
             errors.append(
                 _SkillError(skill, problem[0].label, f"{problem[1]}; give yours a name of its own")
