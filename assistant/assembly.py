@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +35,9 @@ from assistant.skill_host import SkillHost
 from assistant.store import Store
 from assistant.volume import OutputVolume, VolumeSink
 from models.errors import ModelError
+from skills import load_skills
 from skills.intents import IntentRecognizer
-from skills.sdk import LanguageModel
+from skills.sdk import LanguageModel, Skill
 
 if TYPE_CHECKING:
     from models.lm import AssistantLanguageModel
@@ -156,8 +158,13 @@ class Assistant:
         if store is None:  # before the models: a damaged database is said at once
             store = Store.open(home)
             stack.callback(store.close)
+        skills = (
+            load_skills()
+        )  # one set: its sentences for the recognizer, its handlers for the host
         lm_loading = None if self._lm is not None else loaders.start(load_language_model, settings)
-        intents_loading = loaders.later(self._intents, load_intents, settings)
+        intents_loading = loaders.later(
+            self._intents, functools.partial(load_intents, skills=skills), settings
+        )
         engines_loading = loaders.later(self._engines, build_engines, settings)
         # All three load at once. The language model is awaited first, the one of them with
         # something to close: if another fails, it is already on the stack.
@@ -175,7 +182,7 @@ class Assistant:
         media = PodcastMedia.open(home, VolumeSink(media_sink(settings, self._sink), volume))
         stack.push_async_callback(media.close)
         fanout.media = media
-        host = _skill_host(pipeline, fanout, store, intents, lm, media, volume)
+        host = _skill_host(pipeline, fanout, skills, store, intents, lm, media, volume)
         stack.push_async_callback(host.close)  # before start: a half-started host stops too
         await host.start()
         return RunningAssistant(pipeline=pipeline, engines=engines, host=host, volume=volume)
@@ -231,6 +238,7 @@ class _Loaders:
 def _skill_host(
     pipeline: Pipeline,
     emit: Callable[[ev.Event], None],
+    skills: list[Skill],
     store: Store,
     intents: IntentRecognizer,
     lm: LanguageModel | None,
@@ -238,13 +246,12 @@ def _skill_host(
     volume: OutputVolume,
 ) -> SkillHost:
     """The skills, speaking through `pipeline`, which hands them every turn."""
-    from skills import load_skills
 
     async def notify(event: ev.Notification) -> None:
         emit(event)
 
     host = SkillHost(
-        load_skills(),
+        skills,
         intents,
         store,
         SystemClock(),

@@ -127,7 +127,7 @@ class Parts:
         monkeypatch.setattr(assembly, "PodcastMedia", LoggedMedia)
         monkeypatch.setattr(assembly, "SkillHost", LoggedHost)
         monkeypatch.setattr(assembly, "load_language_model", self._lm)
-        monkeypatch.setattr(assembly, "load_intents", lambda _s: _templates())
+        monkeypatch.setattr(assembly, "load_intents", lambda _s, **_skills: _templates())
         monkeypatch.setattr(assembly, "build_engines", self._engines)
 
     def _open(self, part: str) -> None:
