@@ -116,3 +116,13 @@ def test_a_stream_started_meanwhile_leaves_the_open_one_alone(
     first.feed(audio[len(audio) // 2 :])
     assert first.finish() == recognizer.transcribe(audio)
     meanwhile.close()
+
+
+def test_moonshine_hears_speech_begun_after_its_last_update(moonshine: Recognizer) -> None:
+    """Moonshine decodes every half second of audio fed, and its `stop` dropped speech begun
+    since: a 0.45 s "what time" came out "", and so did it after 0.95 s of silence, fed in
+    chunks."""
+    what_time = spoken()[int(1.8 * SAMPLE_RATE) : int(2.25 * SAMPLE_RATE)]
+    assert "time" in moonshine.transcribe(what_time).lower()
+    _partials, final = streamed(moonshine, np.concatenate([silence(0.95), what_time]))
+    assert "time" in final.lower()
