@@ -144,9 +144,8 @@ class Assistant:
             loaders.close()
         if self._glasses is not None:
             stack.push_async_callback(self._glasses.close)
-            await self._glasses.start(
-                running.pipeline
-            )  # taps open turns; connects in the background
+            # Taps open turns from here on; the glasses connect in the background.
+            await self._glasses.start(running.pipeline)
         return running
 
     async def _open_skills(
@@ -158,9 +157,8 @@ class Assistant:
         if store is None:  # before the models: a damaged database is said at once
             store = Store.open(home)
             stack.callback(store.close)
-        skills = (
-            load_skills()
-        )  # one set: its sentences for the recognizer, its handlers for the host
+        # One set of skills: its sentences go to the recognizer, its handlers to the host.
+        skills = load_skills()
         lm_loading = None if self._lm is not None else loaders.start(load_language_model, settings)
         intents_loading = loaders.later(
             self._intents, functools.partial(load_intents, skills=skills), settings
