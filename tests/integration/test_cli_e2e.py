@@ -95,7 +95,9 @@ def test_run_sample_to_wav(tmp_path: Path, whisper) -> None:  # type: ignore[no-
     sounds_like = {"1": ("won",), "2": ("to", "too"), "4": ("for", "fore"), "8": ("ate",)}
     spoken = set(re.findall(r"[a-z]+", heard))
     found |= {h for h, alike in sounds_like.items() if spoken & set(alike)}
-    assert hours & found, heard
+    # Or the minutes, when the hour came back as another word ("It's 8:27" as "it's a 27").
+    minutes = {str(t.minute) for t in (before, after) if t.minute >= 10}
+    assert hours & found or minutes & set(numbers), heard
 
 
 def test_run_text_turn(tmp_path: Path) -> None:
