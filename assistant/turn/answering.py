@@ -118,9 +118,9 @@ class Answerer:
             speech = self._speaker.synthesize_ahead(said) if kind == "say" else None
             queue.put_nowait((kind, said, speech))
 
-        async def run() -> None:
+        async def run() -> bool:
             try:
-                await rehearse(intent, out)
+                return await rehearse(intent, out)
             finally:
                 queue.put_nowait(None)
 
@@ -128,6 +128,8 @@ class Answerer:
         return Rehearsal(text, intent, queue, task)
 
     async def answer_rehearsed(self, rehearsal: Rehearsal, turn: int) -> None:
+        """Speak what the rehearsal prepared; a handler that refused to run the skill early
+        (none may, or none is loaded for the intent) answers the turn as usual."""
         self._recognized(rehearsal.intent)
         while (item := await rehearsal.queue.get()) is not None:
             kind, text, speech = item
@@ -135,7 +137,9 @@ class Answerer:
                 await self._speaker.say(text, turn=turn, speech=speech)
             else:
                 self._emit(ev.Displayed, text=text)
-        await rehearsal.task  # a skill that failed fails the turn, as it would have anyway
+        if not await rehearsal.task:  # a skill that failed fails the turn, as it would anyway
+            assert self.handler is not None
+            await self.handler.handle(rehearsal.intent)
         self.answered += 1
 
     def close(self) -> None:

@@ -47,7 +47,7 @@ class Rehearsal:
     intent: Intent
     # ("say" | "display", text, its speech synthesized ahead of time for "say")
     queue: asyncio.Queue[tuple[str, str, asyncio.Future[list[Pcm]] | None] | None]
-    task: asyncio.Task[None]
+    task: asyncio.Task[bool]  # False: the handler would not run the skill early
 
     def cancel(self) -> None:
         self.task.cancel()

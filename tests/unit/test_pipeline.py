@@ -453,6 +453,24 @@ async def test_an_open_question_is_answered_during_the_final_silence() -> None:
     assert ended < next(i for i, e in enumerate(events) if isinstance(e, ev.Reply))
 
 
+class RefusingHandler(RehearsingHandler):
+    """A handler whose skill for the intent may not run early (none is loaded for it)."""
+
+    async def rehearse(self, intent: Intent, out: Callable[[str, str], Awaitable[None]]) -> bool:
+        self.rehearsed.append(len(self.events))
+        return False
+
+
+async def test_a_refused_rehearsal_leaves_the_turn_to_the_handler() -> None:
+    pipeline, events, _ = rehearsing_pipeline({1: "what is the capital of france"})
+    handler = RefusingHandler(pipeline, events)
+    pipeline.handler = handler
+    await pipeline.run(SlowSource([*command(1), *chunks_of(SILENCE, 2.0)]), realtime=True)
+    assert len(handler.rehearsed) == 1
+    assert handler.handled == ["answer"]  # answered in the turn, not silently dropped
+    assert [e.text for e in events if isinstance(e, ev.Reply)] == ["Paris."]
+
+
 async def test_a_rehearsal_is_dropped_when_speech_resumes() -> None:
     pipeline, events, handler = rehearsing_pipeline({1: "what is the capital of france"})
     audio = [
