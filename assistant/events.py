@@ -13,7 +13,9 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    t: float
+    # Seconds since the assistant started. Events made during a turn are stamped by
+    # `Pipeline.emit` (time, audio time, turn); others give it themselves.
+    t: float = 0.0
     audio_s: float | None = None
     turn: int = 0
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from enum import Enum, auto
-from typing import Any
 
 import numpy as np
 
@@ -127,15 +127,16 @@ class Pipeline:
     def now(self) -> float:
         return self._clock.monotonic() - self._t0
 
-    def emit(self, event_type: type[ev.Event], **fields: Any) -> None:
+    def emit(self, event: ev.Event) -> None:
+        """Send `event` on, stamped with the clock, the audio time and the turn."""
         audio_s = None if self._text_mode else self._pos
-        self._emit_cb(event_type(t=self.now(), audio_s=audio_s, turn=self._turn, **fields))
+        self._emit_cb(dataclasses.replace(event, t=self.now(), audio_s=audio_s, turn=self._turn))
 
     async def run(self, source: AudioSource, *, realtime: bool, startup_s: float = 0.0) -> None:
         """Listen to `source` until it ends, answering every turn in it."""
         self._realtime = realtime
         self._listener.restart_wake()  # a new stream
-        self.emit(ev.Ready, source=source.name, startup_s=startup_s)
+        self.emit(ev.Ready(source=source.name, startup_s=startup_s))
         try:
             async for chunk in source.chunks():
                 await self._feed(chunk)
@@ -144,16 +145,16 @@ class Pipeline:
             await self._finish_input()
         finally:
             await source.close()
-        self.emit(ev.Stopped, reason="end of input")
+        self.emit(ev.Stopped(reason="end of input"))
 
     async def run_text(self, text: str) -> None:
         """One turn from typed text: no audio in, straight to the intent."""
         self._text_mode = True
         self._turn += 1
-        self.emit(ev.TurnStarted, trigger="text")
-        self.emit(ev.Transcript, text=text, engine="text")
+        self.emit(ev.TurnStarted(trigger="text"))
+        self.emit(ev.Transcript(text=text, engine="text"))
         await self._answerer.answer(text)
-        self.emit(ev.Stopped, reason="done")
+        self.emit(ev.Stopped(reason="done"))
 
     async def open_turn(self, trigger: str = "tap") -> None:
         """Start a turn without the wake word (a tap on the glasses: push to talk).
@@ -213,7 +214,7 @@ class Pipeline:
         await self._speaker.say(text, turn=self._turn, remember=remember, speech=speech)
 
     async def display(self, text: str) -> None:
-        self.emit(ev.Displayed, text=text)
+        self.emit(ev.Displayed(text=text))
 
     async def ask(self, question: str) -> str | None:
         """Say `question`, then take the next utterance as its answer (None if none came)."""
@@ -221,7 +222,7 @@ class Pipeline:
         if self._text_mode:
             answer = await self.typed_answers(question) if self.typed_answers else None
             if answer:
-                self.emit(ev.Transcript, text=answer, engine="text")
+                self.emit(ev.Transcript(text=answer, engine="text"))
             return answer or None
         self._answer = asyncio.get_running_loop().create_future()
         self._open_capture("answer", pre_roll_s=self._vad.pre_roll_s)
@@ -234,7 +235,7 @@ class Pipeline:
         if pcm is None:
             return None
         text = await self._answerer.transcribe(pcm)
-        self.emit(ev.Transcript, text=text, engine=self._answerer.engine)
+        self.emit(ev.Transcript(text=text, engine=self._answerer.engine))
         return text or None
 
     # ---- the mode machine ---------------------------------------------------------------
@@ -292,7 +293,7 @@ class Pipeline:
             self._answerer.feed(cap, pcm)
         step = endpoint.step(cap, self._vad, self._pos, speech, self._listener.vad_frame_s)
         if step.started:
-            self.emit(ev.SpeechStarted)
+            self.emit(ev.SpeechStarted())
         if step.resumed:  # the guess made in the pause is stale
             if cap.speculation is not None:
                 cap.speculation.cancel()
@@ -330,15 +331,15 @@ class Pipeline:
         cap.end_reason, cap.ended_at = reason, self._pos
         if reason == NO_SPEECH:
             self._answerer.drop(cap)
-            self.emit(ev.NoSpeech)
+            self.emit(ev.NoSpeech())
         elif cap.speech_start is not None:
-            self.emit(ev.SpeechEnded, reason=reason, speech_s=self._pos - cap.speech_start)
+            self.emit(ev.SpeechEnded(reason=reason, speech_s=self._pos - cap.speech_start))
         if cap.purpose == "answer":
             if self._answer is not None and not self._answer.done():
                 self._answer.set_result(cap.pcm() if reason != NO_SPEECH else None)
         elif reason == NO_SPEECH:
             self._mode = _Mode.WAKE
-            self.emit(ev.TurnEnded)
+            self.emit(ev.TurnEnded())
         else:
             self._turn_task = asyncio.create_task(self._run_turn(cap), name=f"turn-{self._turn}")
 
@@ -363,13 +364,12 @@ class Pipeline:
             ):
                 resumed = True
                 return
-            self.emit(
-                ev.Transcript, text=text, engine=self._answerer.engine, speculative=speculative
-            )
+            engine = self._answerer.engine
+            self.emit(ev.Transcript(text=text, engine=engine, speculative=speculative))
             if not text.strip():
-                self.emit(ev.NoSpeech)
+                self.emit(ev.NoSpeech())
             elif (cap.follow_up or cap.end_reason == AFTER_PHRASE) and not addressed:
-                self.emit(ev.NotAddressed, text=text)
+                self.emit(ev.NotAddressed(text=text))
             elif rehearsal is not None and rehearsal.text == text:
                 await self._answerer.answer_rehearsed(rehearsal, self._turn)
                 answered = True
@@ -380,14 +380,14 @@ class Pipeline:
             raise
         except Exception as err:  # a failing skill or engine ends the turn, not the assistant
             _LOGGER.exception("turn %d failed", self._turn)
-            self.emit(ev.Error, code=getattr(err, "code", "turn_failed"), message=str(err))
+            self.emit(ev.Error(code=getattr(err, "code", "turn_failed"), message=str(err)))
         finally:
             if rehearsal is not None:
                 rehearsal.cancel()  # unused, or barged in on: stop the model
             if self._mode is _Mode.BUSY:
                 self._mode = _Mode.WAKE
             if not resumed:
-                self.emit(ev.TurnEnded)
+                self.emit(ev.TurnEnded())
                 release_free_memory()  # a long run would creep up turn by turn
         # Only a real exchange earns a follow-up window: after silence, a cut-off monologue or
         # talk that was not for us, waiting without the wake word only invites false turns
@@ -403,11 +403,11 @@ class Pipeline:
             raise
         except Exception as err:  # a failing voice ends the repeat, not the assistant
             _LOGGER.exception("repeating the last reply failed")
-            self.emit(ev.Error, code=getattr(err, "code", "turn_failed"), message=str(err))
+            self.emit(ev.Error(code=getattr(err, "code", "turn_failed"), message=str(err)))
         finally:
             if self._mode is _Mode.BUSY:
                 self._mode = _Mode.WAKE
-            self.emit(ev.TurnEnded)
+            self.emit(ev.TurnEnded())
         self._open_follow_up()
 
     # ---- transitions ----------------------------------------------------------------------
@@ -415,14 +415,14 @@ class Pipeline:
     def _start_turn(self, trigger: str) -> None:
         self._close_follow_up(emit=trigger == "wake")
         self._turn += 1
-        self.emit(ev.TurnStarted, trigger=trigger)
+        self.emit(ev.TurnStarted(trigger=trigger))
 
     def _start_wake_turn(self, detection: Detection) -> None:
         """Record from before the wake phrase: the command may already have begun."""
         self._close_follow_up(emit=True)
         self._turn += 1
-        self.emit(ev.WakeDetected, name=detection.name, score=detection.score)
-        self.emit(ev.TurnStarted, trigger="wake")
+        self.emit(ev.WakeDetected(name=detection.name, score=detection.score))
+        self.emit(ev.TurnStarted(trigger="wake"))
         self._open_capture("turn", pre_roll_s=WAKE_LOOKBACK_S, wake_phrase=_phrase(detection))
 
     def _open_capture(
@@ -478,12 +478,12 @@ class Pipeline:
     async def _check_stop(self, pcm: Pcm) -> None:
         text = await self._answerer.transcribe(pcm)
         if is_stop_phrase(text) and self._mode is _Mode.BUSY:
-            self.emit(ev.Transcript, text=text, engine=self._answerer.engine)
+            self.emit(ev.Transcript(text=text, engine=self._answerer.engine))
             await self._barge_in("stop")
             self._mode = _Mode.WAKE
 
     async def _barge_in(self, by: str) -> None:
-        self.emit(ev.BargeIn, by=by)
+        self.emit(ev.BargeIn(by=by))
         await self._speaker.stop()
         self._stop_listener.reset()
         task = self._turn_task
@@ -499,14 +499,14 @@ class Pipeline:
             return
         self._follow_up_until = self._pos + seconds
         self._listener.restart_vad()
-        self.emit(ev.FollowUpOpened, seconds=seconds)
+        self.emit(ev.FollowUpOpened(seconds=seconds))
 
     def _close_follow_up(self, *, emit: bool) -> None:
         if self._follow_up_until is None:
             return
         self._follow_up_until = None
         if emit:
-            self.emit(ev.FollowUpClosed)
+            self.emit(ev.FollowUpClosed())
 
     # ---- input that runs faster than real time ----------------------------------------------
 

@@ -136,7 +136,7 @@ class Answerer:
             if kind == "say":
                 await self._speaker.say(text, turn=turn, speech=speech)
             else:
-                self._emit(ev.Displayed, text=text)
+                self._emit(ev.Displayed(text=text))
         if not await rehearsal.task:  # a skill that failed fails the turn, as it would anyway
             assert self.handler is not None
             await self.handler.handle(rehearsal.intent)
@@ -147,9 +147,10 @@ class Answerer:
 
     def _recognized(self, intent: Intent) -> None:
         self._emit(
-            ev.IntentRecognized,
-            name=intent.name,
-            slots=dict(intent.slots or {}),
-            confidence=float(intent.confidence),
-            source=intent.source,
+            ev.IntentRecognized(
+                name=intent.name,
+                slots=dict(intent.slots or {}),
+                confidence=float(intent.confidence),
+                source=intent.source,
+            )
         )

@@ -10,7 +10,7 @@ from assistant import events as ev
 from assistant.audio import AudioSink
 from models.protocols import Pcm, Synthesizer
 
-Emit = Callable[..., None]  # Pipeline.emit: (event type, **fields)
+Emit = Callable[[ev.Event], None]  # Pipeline.emit: stamps the event and sends it on
 
 # Longest "stop" worth checking while the assistant talks; longer speech is someone talking.
 STOP_MAX_S = 2.0
@@ -56,7 +56,7 @@ class Speaker:
             await self._say(text, speech)
 
     async def _say(self, text: str, speech: Awaitable[list[Pcm]] | None) -> None:
-        self._emit(ev.Reply, text=text)
+        self._emit(ev.Reply(text=text))
         loop = asyncio.get_running_loop()
         tts = self._tts
         ready: list[Pcm] | None = await speech if speech is not None else None
@@ -78,14 +78,14 @@ class Speaker:
                     break
                 if not started:
                     started = True
-                    self._emit(ev.AudioOutStarted, sample_rate=tts.sample_rate)
+                    self._emit(ev.AudioOutStarted(sample_rate=tts.sample_rate))
                 await self._sink.play(pcm, tts.sample_rate)
                 seconds += len(pcm) / tts.sample_rate
             await self._sink.drain()
             interrupted = False
         finally:
             if started:
-                self._emit(ev.AudioOutFinished, seconds=seconds, interrupted=interrupted)
+                self._emit(ev.AudioOutFinished(seconds=seconds, interrupted=interrupted))
 
     async def stop(self) -> None:
         """Cut off what is being played."""

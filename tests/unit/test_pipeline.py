@@ -756,3 +756,13 @@ def test_a_doubtful_wake_word_opens_the_turn_when_the_name_was_said() -> None:
 def test_a_doubtful_wake_word_is_dropped_when_the_name_was_not_said() -> None:
     events, _ = doubtful_run(SPEECH + 8, {8: "the train was late", 1: "what time is it"})
     assert not any(isinstance(e, ev.WakeDetected | ev.TurnStarted) for e in events)
+
+
+def test_events_are_built_typed_and_stamped_by_the_pipeline() -> None:
+    """`emit` takes an event built with its own fields (mypy checks them), then stamps the
+    time, the audio time and the turn."""
+    pipeline, events, _ = build({})
+    pipeline.emit(ev.Displayed(text="Paris"))
+    (shown,) = events
+    assert isinstance(shown, ev.Displayed) and shown.text == "Paris"
+    assert shown.t >= 0.0 and shown.audio_s == 0.0 and shown.turn == 0
