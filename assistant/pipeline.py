@@ -358,7 +358,9 @@ class Pipeline:
                 self._answerer.drop(cap)  # the guess stands
             # Only the wake phrase so far (the recognizer may make a word of it: "I", "Hey",
             # "I hate Jarvis"): the same turn goes on.
-            addressed = bool(text.strip()) and self._answerer.addressed(text, cap)
+            # Only turns that may not be for us are checked: the check is a recognition too.
+            unsure = cap.follow_up or cap.end_reason == AFTER_PHRASE
+            addressed = unsure and bool(text.strip()) and self._answerer.addressed(text, cap)
             if (not addressed if cap.end_reason == AFTER_PHRASE else not text.strip()) and (
                 self._listen_on(cap)
             ):
@@ -368,7 +370,7 @@ class Pipeline:
             self.emit(ev.Transcript(text=text, engine=engine, speculative=speculative))
             if not text.strip():
                 self.emit(ev.NoSpeech())
-            elif (cap.follow_up or cap.end_reason == AFTER_PHRASE) and not addressed:
+            elif unsure and not addressed:
                 self.emit(ev.NotAddressed(text=text))
             elif rehearsal is not None and rehearsal.text == text:
                 await self._answerer.answer_rehearsed(rehearsal, self._turn)
@@ -412,17 +414,16 @@ class Pipeline:
 
     # ---- transitions ----------------------------------------------------------------------
 
-    def _start_turn(self, trigger: str) -> None:
-        self._close_follow_up(emit=trigger == "wake")
+    def _start_turn(self, trigger: str, detection: Detection | None = None) -> None:
+        self._close_follow_up(emit=detection is not None)
         self._turn += 1
+        if detection is not None:
+            self.emit(ev.WakeDetected(name=detection.name, score=detection.score))
         self.emit(ev.TurnStarted(trigger=trigger))
 
     def _start_wake_turn(self, detection: Detection) -> None:
         """Record from before the wake phrase: the command may already have begun."""
-        self._close_follow_up(emit=True)
-        self._turn += 1
-        self.emit(ev.WakeDetected(name=detection.name, score=detection.score))
-        self.emit(ev.TurnStarted(trigger="wake"))
+        self._start_turn("wake", detection)
         self._open_capture("turn", pre_roll_s=WAKE_LOOKBACK_S, wake_phrase=_phrase(detection))
 
     def _open_capture(
